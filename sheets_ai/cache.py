@@ -1,0 +1,76 @@
+"""SQLite result cache: the same text, task, provider and model is never paid for twice.
+
+The key is a SHA-256 of (provider, model, task definition, prompt protocol version, input text). API keys
+and credentials are never part of a key or a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import platformdirs
+
+log = logging.getLogger("sheets_ai")
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+)
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("sheets-ai", appauthor=False))
+
+
+def cache_key(*, provider: str, model: str, task_fingerprint: str, protocol: str, text: str) -> str:
+    blob = json.dumps([provider, model, task_fingerprint, protocol, text], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResultCache:
+    """A small thread-safe key → answer store."""
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        folder = Path(directory) if directory is not None else default_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "results.sqlite3"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(SCHEMA)
+        self._db.commit()
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT key, value FROM results WHERE key IN ({marks})", chunk)
+                found.update(dict(rows.fetchall()))
+        return found
+
+    def put_many(self, items: Mapping[str, str]) -> None:
+        if not items:
+            return
+        now = time.time()
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO results (key, value, created) VALUES (?, ?, ?)",
+                [(k, v, now) for k, v in items.items()],
+            )
+            self._db.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,223 @@
+"""The command line: flags -> RunConfig -> run() -> a summary and an exit code.
+
+Exit codes: 0 every selected row done; 1 some rows not done (failed, changed, budget); 2 a usage,
+configuration or input error; 130 interrupted (finished rows saved).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import build_config
+from .errors import SheetsAIError, UsageError
+from .pipeline import ProgressCallback, run
+from .report import RunReport
+
+log = logging.getLogger("sheets_ai")
+
+RUN_EXAMPLE = """\b
+Examples:
+  sheets-ai run examples/reviews.xlsx --task sentiment --input Review --output Sentiment
+  sheets-ai run notes.xlsx --task summarize --input Notes --output Summary --max-chars 200
+  sheets-ai run tickets.csv --task classify --labels "billing,shipping,quality,other" \\
+      --input B --output Category --provider openai --max-cost 0.50
+"""
+
+
+def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("source"),
+        click.option(
+            "--task",
+            type=click.Choice(["sentiment", "summarize", "classify", "extract"]),
+            help="What to do with each row (default: sentiment).",
+        ),
+        click.option("--input", "input_", metavar="COLUMN", help="Input column: header text or letter."),
+        click.option(
+            "--output", metavar="COLUMN", help="Output column: header text (created if missing) or letter."
+        ),
+        click.option("--sheet", help="Worksheet name (default: the active sheet)."),
+        click.option("--header-row", type=int, help="Row number of the header row (default 1)."),
+        click.option("--rows", metavar="FIRST:LAST", help="Only these sheet rows, e.g. 2:500."),
+        click.option("--limit", type=int, help="Process at most N rows."),
+        click.option(
+            "--overwrite", is_flag=True, default=None, help="Also redo rows whose output is filled."
+        ),
+        click.option(
+            "--labels", help="Sentiment: rename positive,negative,neutral,mixed. Classify: the categories."
+        ),
+        click.option(
+            "--max-chars", type=int, help="Summary/extract length limit in characters (default 200)."
+        ),
+        click.option("--prompt", help="Extract: the question to answer for each row."),
+        click.option(
+            "--provider",
+            type=click.Choice(["auto", "local", "openai"]),
+            help="auto (default): OpenAI when OPENAI_API_KEY is set, else the offline analyzer.",
+        ),
+        click.option("--model", help="OpenAI model name."),
+        click.option("--base-url", help="OpenAI-compatible server URL (default: OPENAI_BASE_URL or OpenAI)."),
+        click.option("--batch-size", type=int, help="Rows per request (default: per task)."),
+        click.option("--max-batch-tokens", type=int, help="Estimated input tokens per request at most."),
+        click.option("--max-row-tokens", type=int, help="Longer rows are cut to this many tokens."),
+        click.option("--concurrency", type=int, help="Requests in flight (default 4)."),
+        click.option("--rpm", type=int, help="Requests per minute at most (default 300)."),
+        click.option("--tpm", type=int, help="Tokens per minute at most (default 100000)."),
+        click.option(
+            "--credentials",
+            type=click.Path(dir_okay=False),
+            help="Google service-account key file (default: GOOGLE_APPLICATION_CREDENTIALS / ADC).",
+        ),
+        click.option("--cache-dir", type=click.Path(file_okay=False), help="Result cache folder."),
+        click.option(
+            "--no-cache", is_flag=True, default=False, help="Do not read or write the result cache."
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False),
+            help="A sheets-ai.toml file (default: ./sheets-ai.toml if present).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object."),
+        click.option("--debug", is_flag=True, help="Show tracebacks and debug logs."),
+        click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _explicit(params: dict[str, Any]) -> dict[str, Any]:
+    """Flags the user actually gave, as RunConfig fields."""
+    names = {"input_": "input"}
+    skip = {"config_path", "as_json", "debug", "quiet", "no_cache"}
+    values = {names.get(k, k): v for k, v in params.items() if k not in skip and v is not None}
+    if params.get("no_cache"):
+        if params.get("cache_dir"):
+            raise UsageError("Cannot use --no-cache with --cache-dir.")
+        values["cache"] = False
+    return values
+
+
+def _setup_logging(debug: bool, quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("sheets-ai: %(message)s"))
+    root = logging.getLogger("sheets_ai")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+
+
+def _progress(enabled: bool) -> tuple[ProgressCallback | None, Callable[[], None]]:
+    if not enabled or not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, unit="row", file=sys.stderr, dynamic_ncols=True, leave=False)
+        b = bar["bar"]
+        b.total = total
+        b.n = done
+        b.refresh()
+
+    def close() -> None:
+        if "bar" in bar:
+            bar["bar"].close()
+
+    return update, close
+
+
+def _emit(report: RunReport | None, as_json: bool) -> None:
+    if report is None:
+        return
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    for line in report.summary_lines():
+        click.echo(line)
+    if report.dry_run and report.preview:
+        click.echo("  preview:")
+        for entry in report.preview:
+            text = entry["input"].replace("\n", " ")
+            shown = text if len(text) <= 60 else text[:59] + "…"
+            result = entry.get("result", "(sent to the model)")
+            click.echo(f"    row {entry['row']}: {shown!r} -> {result!r}")
+
+
+def _execute(params: dict[str, Any], *, dry_run: bool = False) -> None:
+    as_json, debug = bool(params.get("as_json")), bool(params.get("debug"))
+    _setup_logging(debug, bool(params.get("quiet")))
+    close_bar: Callable[[], None] = lambda: None  # noqa: E731
+    report: RunReport | None = None
+    try:
+        explicit = _explicit(params)
+        if dry_run:
+            explicit["dry_run"] = True
+        config = build_config(explicit, config_path=params.get("config_path"))
+        progress, close_bar = _progress(not as_json and not config.dry_run)
+        report = run(config, progress=progress)
+    except SheetsAIError as exc:
+        close_bar()
+        if debug:
+            raise
+        _emit(getattr(exc, "report", None), as_json)
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # pragma: no cover - only outside run()
+        close_bar()
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        close_bar()
+        if debug:
+            raise
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+        sys.exit(1)
+    close_bar()
+    _emit(report, as_json)
+    sys.exit(report.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="sheets-ai")
+def main() -> None:
+    """Run AI tasks over a spreadsheet column: batched, checked row by row, cost-capped, never losing work."""
+
+
+@main.command("run", epilog=RUN_EXAMPLE)
+@_selection_options
+@click.option("--max-cost", type=float, help="Stop before a request that would push the cost past USD.")
+@click.option(
+    "--output-file", type=click.Path(dir_okay=False), help="Write the results to this file instead."
+)
+@click.option(
+    "--dry-run", is_flag=True, default=None, help="Read and plan; show what would happen; write nothing."
+)
+@click.option("--checkpoint-seconds", type=float, help="Save finished rows at least this often (default 30).")
+@click.option("--status-column", metavar="COLUMN", help="Also write ok / error: … per row into this column.")
+@click.option("--log-sheet", help="Google Sheets: append one row per run to this worksheet.")
+def run_command(**params: Any) -> None:
+    """Fill the output column with one result per row of the input column."""
+    _execute(params)
+
+
+@main.command("estimate")
+@_selection_options
+def estimate_command(**params: Any) -> None:
+    """Show rows, requests, tokens and cost before anything is spent (same options as run).
+
+    \b
+    Example:
+      sheets-ai estimate examples/reviews.xlsx --task sentiment --input Review --output Sentiment
+    """
+    _execute(params, dry_run=True)

@@ -1,0 +1,226 @@
+"""RunConfig: every option of a run, and where it comes from.
+
+Precedence: explicit values (CLI flags, keyword arguments) > ``SHEETS_AI_*`` environment variables >
+an optional ``sheets-ai.toml`` > defaults. Unknown keys are rejected with the list of valid names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .errors import ConfigError, UsageError
+
+TaskName = Literal["sentiment", "summarize", "classify", "extract"]
+ProviderName = Literal["auto", "local", "openai"]
+ENV_PREFIX = "SHEETS_AI_"
+DEFAULT_CONFIG_FILE = "sheets-ai.toml"
+
+
+class RunConfig(BaseModel):
+    """All options of one run. Unknown fields are rejected."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    source: str = ""
+    task: TaskName = "sentiment"
+    input: str | None = None
+    output: str | None = None
+    sheet: str | None = None
+    header_row: int = Field(1, ge=1)
+    rows: str | None = None
+    limit: int | None = Field(None, ge=1)
+    overwrite: bool = False
+
+    labels: list[str] | None = None
+    max_chars: int = Field(200, ge=10, le=10_000)
+    prompt: str | None = None
+
+    provider: ProviderName = "auto"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = Field(None, exclude=True, repr=False)
+    batch_size: int | None = Field(None, ge=1, le=500)
+    max_batch_tokens: int | None = Field(None, ge=100)
+    max_row_tokens: int | None = Field(None, ge=16)
+    concurrency: int = Field(4, ge=1, le=64)
+    rpm: int = Field(300, ge=1)
+    tpm: int = Field(100_000, ge=100)
+    request_timeout: float = Field(60.0, gt=0)
+    retry_attempts: int = Field(6, ge=1, le=20)
+    retry_max_seconds: float = Field(180.0, gt=0)
+    max_cost: float | None = Field(None, ge=0)
+    cache: bool = True
+    cache_dir: Path | None = None
+
+    output_file: Path | None = None
+    dry_run: bool = False
+    checkpoint_seconds: float = Field(30.0, gt=0)
+
+    credentials: Path | None = None
+    status_column: str | None = None
+    log_sheet: str | None = None
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _split_labels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list | tuple):
+            labels = [str(v).strip() for v in value if str(v).strip()]
+            if len(set(labels)) != len(labels):
+                raise ValueError("labels must be distinct")
+            return labels or None
+        return value
+
+    @field_validator("rows")
+    @classmethod
+    def _check_rows(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_row_range(value)
+        return value
+
+    def public_dict(self) -> dict[str, Any]:
+        """The options as plain JSON-able data, without secrets."""
+        return self.model_dump(mode="json", exclude={"api_key"})
+
+
+FIELD_NAMES = tuple(RunConfig.model_fields)
+
+
+def parse_row_range(spec: str) -> tuple[int | None, int | None]:
+    """Parse ``--rows`` (``2:500``, ``10:``, ``:99`` or ``42``) into inclusive sheet row numbers."""
+    text = spec.strip()
+    try:
+        if ":" in text:
+            start_s, end_s = text.split(":", 1)
+            start = int(start_s) if start_s.strip() else None
+            end = int(end_s) if end_s.strip() else None
+        else:
+            start = end = int(text)
+    except ValueError:
+        raise ValueError(f"--rows {spec!r} is not a row range; use e.g. 2:500, 10: or :99") from None
+    if (start is not None and start < 1) or (end is not None and end < 1):
+        raise ValueError(f"--rows {spec!r}: row numbers start at 1")
+    if start is not None and end is not None and end < start:
+        raise ValueError(f"--rows {spec!r}: the end is before the start")
+    return start, end
+
+
+def _unknown_key_message(key: str, where: str) -> str:
+    close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"Unknown option {key!r} in {where}.{hint} Valid options: {', '.join(FIELD_NAMES)}"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a sheets-ai.toml file (top-level keys, or a ``[sheets-ai]`` table)."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {str(path)!r} not found. Check --config.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {str(path)!r} is not valid TOML: {exc}") from None
+    if isinstance(data.get("sheets-ai"), dict):
+        data = data["sheets-ai"]
+    cleaned: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in FIELD_NAMES or name == "api_key":
+            if name == "api_key":
+                raise ConfigError(
+                    f"Do not put API keys in {path.name}; set OPENAI_API_KEY in the environment instead."
+                )
+            raise ConfigError(_unknown_key_message(key, str(path)))
+        cleaned[name] = value
+    return cleaned
+
+
+def read_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Options from ``SHEETS_AI_<NAME>`` variables (other SHEETS_AI_ variables are ignored)."""
+    values: dict[str, Any] = {}
+    for name in FIELD_NAMES:
+        if name == "api_key":
+            continue
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is None or raw == "":
+            continue
+        values[name] = raw
+    return values
+
+
+def _coerce_bools(values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    for name, value in values.items():
+        field = RunConfig.model_fields[name]
+        if field.annotation is bool and isinstance(value, str):
+            low = value.strip().lower()
+            if low in {"1", "true", "yes", "on"}:
+                out[name] = True
+            elif low in {"0", "false", "no", "off"}:
+                out[name] = False
+    return out
+
+
+def _format_validation_error(exc: ValidationError, origin: Mapping[str, str]) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        where = origin.get(loc.split(".")[0], "")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            parts.append(_unknown_key_message(loc, where or "options"))
+            continue
+        parts.append(f"{loc.replace('_', '-')}{f' (from {where})' if where else ''}: {msg}")
+    return "Invalid configuration: " + "; ".join(parts)
+
+
+def build_config(
+    explicit: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    config_path: str | Path | None = None,
+) -> RunConfig:
+    """Merge defaults < sheets-ai.toml < SHEETS_AI_* env < explicit values into a RunConfig.
+
+    ``config_path`` None means: use ./sheets-ai.toml if it exists (or SHEETS_AI_CONFIG).
+    """
+    env = os.environ if env is None else env
+    explicit = {k: v for k, v in (explicit or {}).items() if v is not None}
+    origin: dict[str, str] = {}
+    merged: dict[str, Any] = {}
+
+    path: Path | None = None
+    if config_path is not None:
+        path = Path(config_path)
+    elif env.get(ENV_PREFIX + "CONFIG"):
+        path = Path(env[ENV_PREFIX + "CONFIG"])
+    elif Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    if path is not None:
+        file_values = read_toml(path)
+        merged.update(file_values)
+        origin.update({k: str(path) for k in file_values})
+
+    env_values = read_env(env)
+    merged.update(env_values)
+    origin.update({k: ENV_PREFIX + k.upper() for k in env_values})
+
+    for key in explicit:
+        if key not in FIELD_NAMES:
+            raise UsageError(_unknown_key_message(key, "options"))
+    merged.update(explicit)
+    for key in explicit:
+        origin.pop(key, None)
+
+    try:
+        return RunConfig(**_coerce_bools(merged))
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, origin)) from None

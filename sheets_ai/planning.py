@@ -1,0 +1,89 @@
+"""Planning: which rows to process, and how to pack them into batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .config import RunConfig, parse_row_range
+from .tables.base import InputCell
+
+
+@dataclass
+class Selection:
+    cells: list[InputCell] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def select_rows(cells: Sequence[InputCell], config: RunConfig) -> Selection:
+    """Pick the rows to process: in --rows, input present and not an error, output empty (or --overwrite)."""
+    start, end = parse_row_range(config.rows) if config.rows else (None, None)
+    sel = Selection()
+    for cell in cells:
+        if (start is not None and cell.row < start) or (end is not None and cell.row > end):
+            sel.skip("outside_rows")
+        elif cell.error is not None:
+            sel.skip("error_values")
+        elif cell.text is None:
+            sel.skip("empty_input")
+        elif cell.output is not None and not config.overwrite:
+            sel.skip("already_done")
+        elif config.limit is not None and len(sel.cells) >= config.limit:
+            sel.skip("over_limit")
+        else:
+            sel.cells.append(cell)
+    return sel
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    row: int
+    text: str  # what is sent (maybe truncated)
+    original: str  # what was read, for change checks
+    tokens: int = 0
+    truncated: bool = False
+
+
+def pack_batches(
+    rows: Sequence[PlannedRow], *, batch_size: int, max_batch_tokens: int
+) -> list[list[PlannedRow]]:
+    """Greedy packing in sheet order: a batch closes at ``batch_size`` rows or ``max_batch_tokens`` tokens."""
+    batches: list[list[PlannedRow]] = []
+    current: list[PlannedRow] = []
+    tokens = 0
+    for row in rows:
+        if current and (len(current) >= batch_size or tokens + row.tokens > max_batch_tokens):
+            batches.append(current)
+            current, tokens = [], 0
+        current.append(row)
+        tokens += row.tokens
+    if current:
+        batches.append(current)
+    return batches
+
+
+def plan_rows(
+    cells: Sequence[InputCell],
+    *,
+    max_row_tokens: int,
+    count: Callable[[str], int] | None,
+    truncate: Callable[[str, int], tuple[str, bool]] | None,
+) -> list[PlannedRow]:
+    """Count tokens (when a counter is given) and cut overlong rows to ``max_row_tokens``."""
+    planned: list[PlannedRow] = []
+    for cell in cells:
+        text = cell.text or ""
+        if count is None or truncate is None:
+            planned.append(PlannedRow(cell.row, text, text))
+            continue
+        n = count(text)
+        cut = False
+        sent = text
+        if n > max_row_tokens:
+            sent, cut = truncate(text, max_row_tokens)
+            n = count(sent)
+        planned.append(PlannedRow(cell.row, sent, text, n, cut))
+    return planned

@@ -1,0 +1,89 @@
+"""The Provider interface: turn one batch of rows into raw answers.
+
+Providers do not validate or retry rows; the pipeline judges each answer with the task and re-asks only
+the rows that need it. Transport retries (rate limits, server errors) live inside the provider, in one layer.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..tasks import Task
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One row in a request: a short id, the sheet row and the (possibly truncated) text."""
+
+    id: str
+    row: int
+    text: str
+
+
+@dataclass
+class Usage:
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, other: Usage) -> None:
+        self.requests += other.requests
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cached_tokens += other.cached_tokens
+        self.cost_usd += other.cost_usd
+
+
+@dataclass
+class BatchAnswer:
+    """Raw answers for a batch, keyed by item id. Missing ids are simply absent."""
+
+    answers: dict[str, Any] = field(default_factory=dict)
+    #: Problems found while decoding, per id (e.g. "answered twice").
+    problems: dict[str, str] = field(default_factory=dict)
+    #: The model declined; the reason applies to every row of the batch.
+    refusal: str | None = None
+    #: The answer was cut off by the output token limit (finish_reason == "length").
+    truncated: bool = False
+    usage: Usage = field(default_factory=Usage)
+
+
+class Provider(ABC):
+    """Turns a batch of rows into answers for a task."""
+
+    name: str = "provider"
+    model: str = ""
+    #: Whether results are worth caching (a paid, slow model) — the local analyzer is not.
+    cacheable: bool = False
+    #: Upper bound on useful parallel requests.
+    max_concurrency: int = 1
+
+    def check(self, task: Task) -> None:  # noqa: B027 - optional hook
+        """Raise a SheetsAIError now if this provider cannot run the task (missing key, unsupported task)."""
+
+    @abstractmethod
+    def run(
+        self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None = None
+    ) -> BatchAnswer:
+        """Answer every item. ``feedback`` maps ids to why their previous answer was rejected."""
+
+    def default_batch_size(self, task: Task) -> int:
+        return 20
+
+    def default_max_batch_tokens(self, task: Task) -> int:
+        return 8000
+
+    def default_max_row_tokens(self, task: Task) -> int:
+        return 2000
+
+    def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
+        """Predicted usage of one request for these items (no network). Zero for free providers."""
+        return Usage(requests=1)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,103 @@
+"""RunReport: what a run did, in numbers a person can check."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Failure:
+    row: int
+    reason: str
+
+
+@dataclass
+class RunReport:
+    task: str = ""
+    provider: str = ""
+    model: str = ""
+    source: str = ""
+    sheet: str | None = None
+    output: str = ""
+    rows_total: int = 0
+    rows_selected: int = 0
+    rows_processed: int = 0
+    rows_skipped: int = 0
+    rows_failed: int = 0
+    rows_changed: int = 0
+    rows_truncated: int = 0
+    rows_cached: int = 0
+    rows_remaining: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    estimated_cost_usd: float | None = None
+    seconds: float = 0.0
+    batches: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    stopped: str | None = None
+    dry_run: bool = False
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every selected row is done, 1 when some are not (failed, changed, or a stop)."""
+        if self.dry_run:
+            return 0
+        if self.rows_failed or self.rows_changed or self.rows_remaining or self.stopped:
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["cost_usd"] = round(self.cost_usd, 6)
+        data["seconds"] = round(self.seconds, 3)
+        data["exit_code"] = self.exit_code
+        return data
+
+    def summary_lines(self) -> list[str]:
+        """A short human summary."""
+        verb = "Would process" if self.dry_run else "Processed"
+        count = self.rows_selected if self.dry_run else self.rows_processed
+        lines = [
+            f"{verb} {count} of {self.rows_total} rows with {self.provider}"
+            f"{' (' + self.model + ')' if self.model else ''} in {self.seconds:.1f}s"
+            + (f" → {self.output}" if self.output and not self.dry_run else "")
+        ]
+        details = []
+        if self.rows_skipped:
+            why = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in self.skipped.items() if n)
+            details.append(f"skipped {self.rows_skipped} ({why})")
+        if self.rows_cached:
+            details.append(f"{self.rows_cached} from cache")
+        if self.rows_truncated:
+            details.append(f"{self.rows_truncated} truncated")
+        if self.rows_changed:
+            details.append(f"{self.rows_changed} changed during the run (rerun to process them)")
+        if self.rows_failed:
+            details.append(f"{self.rows_failed} failed")
+        if self.rows_remaining:
+            details.append(f"{self.rows_remaining} not done (rerun to continue)")
+        if self.requests or self.cost_usd:
+            details.append(
+                f"{self.requests} requests, {self.prompt_tokens}+{self.completion_tokens} tokens, "
+                f"${self.cost_usd:.4f}"
+            )
+        if self.dry_run and self.estimated_cost_usd is not None:
+            details.append(f"{self.batches} batches, estimated ${self.estimated_cost_usd:.4f}")
+        elif self.dry_run:
+            details.append(f"{self.batches} batches")
+        if details:
+            lines.append("  " + "; ".join(details))
+        for failure in self.failures[:10]:
+            lines.append(f"  row {failure.row}: {failure.reason}")
+        if len(self.failures) > 10:
+            lines.append(f"  … and {len(self.failures) - 10} more failed rows (see --json)")
+        if self.stopped:
+            lines.append(f"  stopped: {self.stopped}")
+        return lines

@@ -1,0 +1,54 @@
+"""Tables: where rows come from and results go. ``open_table`` picks the backend for a source."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..config import RunConfig
+from ..errors import SourceError, UsageError
+from .base import InputCell, Table, TableData, WriteOutcome
+
+__all__ = ["InputCell", "Table", "TableData", "WriteOutcome", "is_google_sheet", "open_table"]
+
+_SHEET_URL = re.compile(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)")
+_SHEET_ID = re.compile(r"^[A-Za-z0-9_-]{30,}$")
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+
+
+def is_google_sheet(source: str) -> bool:
+    return bool(_SHEET_URL.match(source)) or (bool(_SHEET_ID.match(source)) and not Path(source).exists())
+
+
+def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
+    source = config.source
+    if not source:
+        raise UsageError("No SOURCE given: pass an .xlsx or .csv file, or a Google Sheets URL.")
+    if config.input is None or config.output is None:
+        raise UsageError("--input and --output are required, e.g. --input Review --output Sentiment.")
+    if is_google_sheet(source):
+        from .gsheets import GoogleSheetTable
+
+        return GoogleSheetTable.from_config(config, for_writing=for_writing)
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if config.status_column and config.status_column.strip().casefold() == config.output.strip().casefold():
+        raise UsageError("Cannot use the same column for --output and --status-column.")
+    if suffix in CSV_SUFFIXES:
+        if config.sheet:
+            raise UsageError("Cannot use --sheet with a CSV file (it has one sheet).")
+        from .csv import CsvTable
+
+        return CsvTable(path, output_file=config.output_file, for_writing=for_writing)
+    if suffix in XLSX_SUFFIXES:
+        from .xlsx import XlsxTable
+
+        return XlsxTable(path, sheet=config.sheet, output_file=config.output_file, for_writing=for_writing)
+    if suffix == ".xls":
+        raise SourceError(f"{path.name} is an old .xls workbook. Open it in Excel and save it as .xlsx.")
+    if not path.exists():
+        raise SourceError(f"File {source!r} not found. Check the path.")
+    raise SourceError(
+        f"{path.name}: unsupported file type {suffix or '(none)'}. Use .xlsx, .csv or a Google Sheets URL."
+    )

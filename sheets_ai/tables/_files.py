@@ -1,0 +1,102 @@
+"""What local file tables share: locking, atomic saves and friendly checks."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from ..errors import LockedError, SourceError
+
+log = logging.getLogger("sheets_ai")
+
+
+def lock_path_for(path: Path) -> Path:
+    return path.with_name(f".{path.name}.sheets-ai.lock")
+
+
+class RunLock:
+    """An exclusive lock beside the file being written; released when the process dies."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.path = lock_path_for(target)
+        self._lock: FileLock | None = None
+
+    def acquire(self) -> None:
+        lock = FileLock(str(self.path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise LockedError(
+                f"Another sheets-ai run is already writing {self.target.name} (lock file {self.path.name}). "
+                "Wait for it to finish, or stop it, then run again."
+            ) from None
+        except PermissionError:
+            raise SourceError(
+                f"Cannot write in folder {str(self.target.parent)!r} (permission denied). "
+                "Use --output-file to write somewhere else."
+            ) from None
+        except OSError as exc:
+            raise SourceError(f"Cannot create lock file {str(self.path)!r}: {exc.strerror}.") from None
+        self._lock = lock
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+
+def check_writable(target: Path) -> None:
+    """Fail early, before any work is done, when the result could not be saved."""
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.exists():
+        raise SourceError(
+            f"Folder {str(folder)!r} does not exist. Create it or choose another --output-file."
+        )
+    if target.exists() and not os.access(target, os.W_OK):
+        raise SourceError(
+            f"File {str(target)!r} is read-only. Make it writable or use --output-file to write a copy."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SourceError(
+            f"Cannot write in folder {str(folder)!r} (permission denied). "
+            "Use --output-file to write somewhere else."
+        )
+
+
+def warn_if_open_in_excel(path: Path) -> str | None:
+    owner = path.with_name("~$" + path.name)
+    if owner.exists():
+        return (
+            f"{path.name} looks open in Excel ({owner.name} exists). Close it there first, or Excel may "
+            "overwrite the results when it saves."
+        )
+    return None
+
+
+def atomic_save(target: Path, save: Callable[[Path], object]) -> None:
+    """Save through a temporary file in the same folder, then replace the target in one step."""
+    mode = target.stat().st_mode & 0o777 if target.exists() else None
+    fd, tmp_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".~{target.stem}.", suffix=target.suffix + ".tmp"
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        save(tmp)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,177 @@
+"""The Table interface: read one column, write a batch of cells. Nothing else.
+
+Tables know nothing about tasks or providers. The pipeline reads a :class:`TableData` snapshot, decides
+what to do, and hands back finished results with :meth:`Table.write`; :meth:`Table.flush` makes them
+durable (an atomic save for files; a no-op where writes are already remote).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ColumnNotFoundError, UsageError
+
+_LETTERS_RE = re.compile(r"^[A-Za-z]{1,3}$")
+MAX_COLUMN = 16384  # XFD, the last Excel column
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+@dataclass
+class InputCell:
+    """One data row: its sheet row number, the input as displayed text, and the output cell."""
+
+    row: int
+    text: str | None  # None when the cell is empty
+    error: str | None = None  # an error value such as "#N/A"
+    output: str | None = None  # the current output cell, as text; None when empty
+
+
+@dataclass
+class TableData:
+    """What a table read: headers, resolved columns and one InputCell per data row."""
+
+    headers: list[str]
+    input_col: int  # 1-based
+    output_col: int  # 1-based
+    cells: list[InputCell]
+    output_header_created: bool = False
+    status_col: int | None = None
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WriteOutcome:
+    """What a write did: rows written, rows skipped because their input changed or output got filled."""
+
+    written: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
+
+
+class Table(ABC):
+    """A place rows come from and results go to."""
+
+    #: Human-readable location where results are written (a path or URL).
+    location: str = ""
+
+    @abstractmethod
+    def read(
+        self,
+        input_column: str,
+        output_column: str,
+        *,
+        header_row: int = 1,
+        status_column: str | None = None,
+    ) -> TableData:
+        """Read the header row and the input/output columns of every data row."""
+
+    @abstractmethod
+    def write(
+        self,
+        results: Mapping[int, str],
+        expected_inputs: Mapping[int, str],
+        statuses: Mapping[int, str] | None = None,
+    ) -> WriteOutcome:
+        """Write results (row -> value) as plain values.
+
+        ``expected_inputs`` holds the input text each result was made from; a backend that can change under
+        us (Google Sheets) writes only rows whose input still matches. ``statuses`` (row -> text) go to the
+        status column when one was configured, including rows that have no result.
+        """
+
+    def flush(self) -> None:  # noqa: B027 - optional hook
+        """Make everything written so far durable."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release locks and handles. Safe to call twice."""
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def column_letter_to_index(letters: str) -> int:
+    """``A`` -> 1, ``Z`` -> 26, ``AA`` -> 27."""
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + (ord(ch) - 64)
+    return index
+
+
+def column_index_to_letter(index: int) -> str:
+    """1 -> ``A``, 27 -> ``AA``."""
+    letters = ""
+    while index > 0:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def normalize_header(value: Any) -> str:
+    return " ".join(str(value).split()).casefold() if value is not None else ""
+
+
+def find_column(spec: str, headers: Sequence[Any], *, header_row: int = 1) -> int | None:
+    """Resolve a column given as header text or letter; None when it is neither.
+
+    Header text wins over letters, so a header called ``ID`` is found as a header, not column 238.
+    """
+    wanted = normalize_header(spec)
+    if not wanted:
+        raise UsageError("A column name is empty. Use a header text or a column letter such as B.")
+    for i, header in enumerate(headers, start=1):
+        if normalize_header(header) == wanted:
+            return i
+    if _LETTERS_RE.match(spec.strip()):
+        index = column_letter_to_index(spec.strip())
+        if index <= MAX_COLUMN:
+            return index
+    return None
+
+
+def resolve_input_column(spec: str, headers: Sequence[Any], *, header_row: int = 1) -> int:
+    index = find_column(spec, headers, header_row=header_row)
+    if index is None:
+        raise ColumnNotFoundError(spec, [str(h) if h is not None else "" for h in headers], header_row)
+    return index
+
+
+def resolve_output_column(spec: str, headers: Sequence[Any], *, header_row: int = 1) -> tuple[int, bool]:
+    """Return (column, created). An unknown header becomes a new column after the last used header."""
+    index = find_column(spec, headers, header_row=header_row)
+    if index is not None:
+        return index, False
+    last = max((i for i, h in enumerate(headers, start=1) if h not in (None, "")), default=0)
+    return last + 1, True
+
+
+def display_text(value: Any) -> str | None:
+    """A cell value as the text a person sees; None for an empty cell."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    text = str(value)
+    return text if text.strip() else None
+
+
+def is_formula_like(value: str) -> bool:
+    return value.startswith(FORMULA_PREFIXES)

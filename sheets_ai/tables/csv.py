@@ -1,0 +1,207 @@
+"""CSV files, written back with the delimiter, quoting, encoding, BOM and line endings they had."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..errors import SourceError
+from ._files import RunLock, atomic_save, check_writable
+from .base import (
+    InputCell,
+    Table,
+    TableData,
+    WriteOutcome,
+    column_index_to_letter,
+    display_text,
+    is_formula_like,
+    resolve_input_column,
+    resolve_output_column,
+)
+
+log = logging.getLogger("sheets_ai")
+ENCODINGS = ("utf-8", "cp932", "cp1252", "latin-1")
+
+
+def _decode(raw: bytes, name: str) -> tuple[str, str, bool]:
+    """Return (text, encoding, had_bom)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8", True
+    for bom, enc in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(enc), enc, True
+    if b"\x00" in raw[:4096]:
+        raise SourceError(f"{name} looks like a binary file, not CSV text. Check you chose the right file.")
+    for enc in ENCODINGS:
+        try:
+            return raw.decode(enc), enc, False
+        except UnicodeDecodeError:
+            continue
+    raise SourceError(f"{name}: unknown text encoding. Save it as UTF-8 CSV.")  # pragma: no cover
+
+
+class CsvTable(Table):
+    """A local CSV file. Results that look like formulas get a leading apostrophe (see README)."""
+
+    def __init__(
+        self, path: str | Path, *, output_file: str | Path | None = None, for_writing: bool = True
+    ) -> None:
+        self.source = Path(path)
+        if not self.source.exists():
+            raise SourceError(f"File {str(self.source)!r} not found. Check the path.")
+        if self.source.is_dir():
+            raise SourceError(f"{str(self.source)!r} is a folder, not a CSV file.")
+        self.target = Path(output_file) if output_file is not None else self.source
+        self.location = str(self.target)
+        self.notices: list[str] = []
+        self.for_writing = for_writing
+        self._lock: RunLock | None = None
+        if for_writing:
+            check_writable(self.target)
+            self._lock = RunLock(self.target)
+            self._lock.acquire()
+        try:
+            raw = self.source.read_bytes()
+        except PermissionError:
+            self.close()
+            raise SourceError(f"Cannot read {str(self.source)!r} (permission denied).") from None
+        try:
+            text, self.encoding, self.bom = _decode(raw, self.source.name)
+        except BaseException:
+            self.close()
+            raise
+        self.newline = "\r\n" if "\r\n" in text[:65536] else ("\r" if "\r" in text[:65536] else "\n")
+        self.trailing_newline = text.endswith(("\n", "\r"))
+        sample = text[:65536]
+        try:
+            self.dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        except csv.Error:
+            self.dialect = csv.excel
+        self.quote_all = self._all_quoted(sample)
+        self.rows: list[list[str]] = list(csv.reader(io.StringIO(text, newline=""), self.dialect))
+        self._input_col = self._output_col = 0
+        self._status_col: int | None = None
+        self._header_row = 1
+        self._dirty = False
+
+    def _all_quoted(self, sample: str) -> bool:
+        lines = [line for line in sample.splitlines()[:20] if line]
+        q = getattr(self.dialect, "quotechar", '"') or '"'
+        d = getattr(self.dialect, "delimiter", ",")
+        if not lines:
+            return False
+        return all(
+            all(f.startswith(q) and f.endswith(q) and len(f) >= 2 for f in line.split(d))
+            for line in lines[:-1] or lines
+        )
+
+    def read(
+        self,
+        input_column: str,
+        output_column: str,
+        *,
+        header_row: int = 1,
+        status_column: str | None = None,
+    ) -> TableData:
+        if not self.rows or all(not any(c.strip() for c in r) for r in self.rows):
+            raise SourceError(f"{self.source.name} is empty. Add a header row and some rows.")
+        if header_row > len(self.rows):
+            raise SourceError(
+                f"{self.source.name} has only {len(self.rows)} rows; --header-row {header_row} is past the end."
+            )
+        self._header_row = header_row
+        headers = list(self.rows[header_row - 1])
+        self._input_col = resolve_input_column(input_column, headers, header_row=header_row)
+        self._output_col, created = resolve_output_column(output_column, headers, header_row=header_row)
+        notices = list(self.notices)
+        if created:
+            self._set(header_row, self._output_col, output_column.strip())
+            headers = list(self.rows[header_row - 1])
+            notices.append(
+                f"Created column {column_index_to_letter(self._output_col)} {output_column.strip()!r}."
+            )
+        if status_column:
+            col, made = resolve_output_column(status_column, headers, header_row=header_row)
+            if made:
+                self._set(header_row, col, status_column.strip())
+            self._status_col = col
+        cells: list[InputCell] = []
+        for number, row in enumerate(self.rows[header_row:], start=header_row + 1):
+            value = row[self._input_col - 1] if self._input_col <= len(row) else ""
+            out = row[self._output_col - 1] if self._output_col <= len(row) else ""
+            cells.append(InputCell(row=number, text=display_text(value), output=display_text(out)))
+        return TableData(
+            headers=headers,
+            input_col=self._input_col,
+            output_col=self._output_col,
+            cells=cells,
+            output_header_created=created,
+            status_col=self._status_col,
+            notices=notices,
+        )
+
+    def _set(self, row: int, col: int, value: str) -> None:
+        line = self.rows[row - 1]
+        if len(line) < col:
+            line.extend([""] * (col - len(line)))
+        line[col - 1] = value
+        self._dirty = True
+
+    def write(
+        self,
+        results: Mapping[int, str],
+        expected_inputs: Mapping[int, str],
+        statuses: Mapping[int, str] | None = None,
+    ) -> WriteOutcome:
+        outcome = WriteOutcome()
+        for row, value in results.items():
+            # A CSV opened in Excel turns "=..." into a formula; an apostrophe keeps it text (OWASP advice).
+            self._set(row, self._output_col, "'" + value if is_formula_like(value) else value)
+            outcome.written.append(row)
+        if statuses and self._status_col:
+            for row, status in statuses.items():
+                self._set(row, self._status_col, status)
+        return outcome
+
+    def _render(self) -> bytes:
+        buf = io.StringIO(newline="")
+        writer = csv.writer(
+            buf,
+            delimiter=getattr(self.dialect, "delimiter", ","),
+            quotechar=getattr(self.dialect, "quotechar", '"') or '"',
+            doublequote=getattr(self.dialect, "doublequote", True),
+            escapechar=getattr(self.dialect, "escapechar", None),
+            lineterminator=self.newline,
+            quoting=csv.QUOTE_ALL if self.quote_all else csv.QUOTE_MINIMAL,
+        )
+        # Keep the header row and every other row as wide as the widest one.
+        width = max(len(r) for r in self.rows)
+        for row in self.rows:
+            writer.writerow(row + [""] * (width - len(row)) if len(row) < width and self._dirty else row)
+        text = buf.getvalue()
+        if not self.trailing_newline and text.endswith(self.newline):
+            text = text[: -len(self.newline)]
+        bom = b""
+        if self.bom:
+            bom = {
+                "utf-8": codecs.BOM_UTF8,
+                "utf-16-le": codecs.BOM_UTF16_LE,
+                "utf-16-be": codecs.BOM_UTF16_BE,
+            }[self.encoding]
+        return bom + text.encode(self.encoding, errors="replace" if self.encoding != "utf-8" else "strict")
+
+    def flush(self) -> None:
+        if not self._dirty or not self.for_writing:
+            return
+        data = self._render()
+        atomic_save(self.target, lambda tmp: tmp.write_bytes(data))
+        self._dirty = False
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

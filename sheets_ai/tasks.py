@@ -1,0 +1,130 @@
+"""Task definitions: what to ask, which answers are allowed, and how to judge one answer.
+
+A task knows nothing about transport or batching. Providers answer in the task's canonical labels
+(``positive``…, or the user's classify labels); :meth:`Task.validate` checks one answer and turns it into
+the value written to the sheet (e.g. a renamed sentiment label).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import RunConfig
+from .errors import UsageError
+
+SENTIMENT_LABELS = ("positive", "negative", "neutral", "mixed")
+TASK_NAMES = ("sentiment", "summarize", "classify", "extract")
+#: Bumped whenever instructions or the answer protocol change, so cached answers are not reused.
+TASK_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    instructions: str
+    labels: tuple[str, ...] = ()
+    display: dict[str, str] = field(default_factory=dict)
+    max_chars: int | None = None
+    question: str | None = None
+    needs_language_model: bool = False
+
+    @property
+    def is_label_task(self) -> bool:
+        return bool(self.labels)
+
+    def definition(self) -> dict[str, Any]:
+        """Everything that changes an answer; used in cache keys."""
+        return {
+            "name": self.name,
+            "instructions": self.instructions,
+            "labels": list(self.labels),
+            "max_chars": self.max_chars,
+            "question": self.question,
+            "version": TASK_VERSION,
+        }
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.definition(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def validate(self, answer: Any) -> tuple[str | None, str | None]:
+        """Judge one answer: (value to write, None) or (None, reason it is not acceptable)."""
+        if not isinstance(answer, str):
+            return None, f"answer is {type(answer).__name__}, expected text"
+        text = answer.strip()
+        if not text:
+            return None, "empty answer"
+        if self.labels:
+            for label in self.labels:
+                if text.casefold() == label.casefold():
+                    return self.display.get(label, label), None
+            return None, f"{text[:40]!r} is not one of: {', '.join(self.labels)}"
+        if self.max_chars is not None and len(text) > self.max_chars:
+            return None, f"answer has {len(text)} characters, more than the limit of {self.max_chars}"
+        return text, None
+
+
+def build_task(config: RunConfig) -> Task:
+    """Build the task a run asks for, checking its required options."""
+    name = config.task
+    if name == "sentiment":
+        display: dict[str, str] = {}
+        if config.labels:
+            if len(config.labels) != len(SENTIMENT_LABELS):
+                raise UsageError(
+                    "--labels for sentiment renames the 4 labels positive,negative,neutral,mixed in that order; "
+                    f"got {len(config.labels)}: {','.join(config.labels)}"
+                )
+            display = dict(zip(SENTIMENT_LABELS, config.labels, strict=True))
+        return Task(
+            name="sentiment",
+            instructions=(
+                "Classify the overall sentiment of each text written by a customer: positive, negative, "
+                "neutral (factual or no opinion) or mixed (clear praise and clear complaint)."
+            ),
+            labels=SENTIMENT_LABELS,
+            display=display,
+        )
+    if name == "summarize":
+        if config.labels:
+            raise UsageError("Cannot use --labels with --task summarize.")
+        return Task(
+            name="summarize",
+            instructions=(
+                f"Summarize each text in at most {config.max_chars} characters, in the same language as the "
+                "text. Keep the key facts, decisions and numbers; no preamble."
+            ),
+            max_chars=config.max_chars,
+        )
+    if name == "classify":
+        if not config.labels:
+            raise UsageError(
+                '--task classify needs --labels, e.g. --labels "billing,shipping,quality,other".'
+            )
+        if len(config.labels) < 2:
+            raise UsageError("--labels for classify needs at least two labels.")
+        return Task(
+            name="classify",
+            instructions="Assign each text exactly one of the given categories, the one that fits best.",
+            labels=tuple(config.labels),
+            needs_language_model=True,
+        )
+    if name == "extract":
+        if not config.prompt or not config.prompt.strip():
+            raise UsageError('--task extract needs --prompt, e.g. --prompt "Which product is mentioned?".')
+        if config.labels:
+            raise UsageError("Cannot use --labels with --task extract.")
+        return Task(
+            name="extract",
+            instructions=(
+                "Answer the question about each text with a short answer taken from the text "
+                f"(at most {config.max_chars} characters); answer 'none' when the text does not say."
+            ),
+            question=config.prompt.strip(),
+            max_chars=config.max_chars,
+            needs_language_model=True,
+        )
+    raise UsageError(f"Unknown task {name!r}. Tasks: {', '.join(TASK_NAMES)}")  # pragma: no cover
