@@ -121,6 +121,8 @@ def find_column(spec: str, headers: Sequence[Any], *, header_row: int = 1) -> in
     """Resolve a column given as header text or letter; None when it is neither.
 
     Header text wins over letters, so a header called ``ID`` is found as a header, not column 238.
+    Three letters count as a column only in capitals (``ABC``): ``Out`` or ``tag`` are header names,
+    so a new output header with a short name is created instead of writing into column OUT or TAG.
     """
     wanted = normalize_header(spec)
     if not wanted:
@@ -128,8 +130,9 @@ def find_column(spec: str, headers: Sequence[Any], *, header_row: int = 1) -> in
     for i, header in enumerate(headers, start=1):
         if normalize_header(header) == wanted:
             return i
-    if _LETTERS_RE.match(spec.strip()):
-        index = column_letter_to_index(spec.strip())
+    letters = spec.strip()
+    if _LETTERS_RE.match(letters) and (len(letters) <= 2 or letters.isupper()):
+        index = column_letter_to_index(letters)
         if index <= MAX_COLUMN:
             return index
     return None
@@ -149,6 +152,20 @@ def resolve_output_column(spec: str, headers: Sequence[Any], *, header_row: int 
         return index, False
     last = max((i for i, h in enumerate(headers, start=1) if h not in (None, "")), default=0)
     return last + 1, True
+
+
+def check_distinct_columns(input_col: int, output_col: int, status_col: int | None = None) -> None:
+    """Refuse to write results over the input (or statuses over the results)."""
+    if input_col == output_col:
+        raise UsageError(
+            f"Cannot use the same column ({column_index_to_letter(input_col)}) for --input and --output: "
+            "the results would replace the texts. Choose another --output."
+        )
+    if status_col is not None and status_col in (input_col, output_col):
+        raise UsageError(
+            f"Cannot use column {column_index_to_letter(status_col)} for --status-column: it is the "
+            "input or output column."
+        )
 
 
 def display_text(value: Any) -> str | None:

@@ -16,6 +16,7 @@ from .base import (
     Table,
     TableData,
     WriteOutcome,
+    check_distinct_columns,
     column_index_to_letter,
     display_text,
     is_formula_like,
@@ -117,18 +118,23 @@ class CsvTable(Table):
         headers = list(self.rows[header_row - 1])
         self._input_col = resolve_input_column(input_column, headers, header_row=header_row)
         self._output_col, created = resolve_output_column(output_column, headers, header_row=header_row)
+        planned = list(headers)
+        if created:
+            planned.extend([""] * (self._output_col - len(planned)))
+            planned[self._output_col - 1] = output_column.strip()
+        made = False
+        if status_column:
+            self._status_col, made = resolve_output_column(status_column, planned, header_row=header_row)
+        check_distinct_columns(self._input_col, self._output_col, self._status_col)
         notices = list(self.notices)
         if created:
             self._set(header_row, self._output_col, output_column.strip())
-            headers = list(self.rows[header_row - 1])
             notices.append(
                 f"Created column {column_index_to_letter(self._output_col)} {output_column.strip()!r}."
             )
-        if status_column:
-            col, made = resolve_output_column(status_column, headers, header_row=header_row)
-            if made:
-                self._set(header_row, col, status_column.strip())
-            self._status_col = col
+        if made and self._status_col is not None and status_column:
+            self._set(header_row, self._status_col, status_column.strip())
+        headers = list(self.rows[header_row - 1])
         cells: list[InputCell] = []
         for number, row in enumerate(self.rows[header_row:], start=header_row + 1):
             value = row[self._input_col - 1] if self._input_col <= len(row) else ""

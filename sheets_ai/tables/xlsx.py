@@ -22,6 +22,7 @@ from .base import (
     Table,
     TableData,
     WriteOutcome,
+    check_distinct_columns,
     column_index_to_letter,
     display_text,
     resolve_input_column,
@@ -196,15 +197,17 @@ class XlsxTable(Table):
         if created:
             self._pending_header = (header_row, output_column.strip())
             header_texts.append(output_column.strip())
+        status_created = False
         if status_column:
             status_col, status_created = resolve_output_column(
                 status_column, header_texts, header_row=header_row
             )
-            if status_created:
-                if status_col == self._output_col:
-                    status_col += 1
-                self._set(header_row, status_col, status_column.strip(), style_from=self._input_col)
+            if status_created and status_col == self._output_col:
+                status_col += 1
             self._status_col = status_col
+        check_distinct_columns(self._input_col, self._output_col, self._status_col)
+        if status_created and self._status_col is not None and status_column:
+            self._set(header_row, self._status_col, status_column.strip(), style_from=self._input_col)
         if self._pending_header and self.for_writing:
             row, text = self._pending_header
             self._set(row, self._output_col, text, style_from=self._input_col)
