@@ -178,6 +178,8 @@ class Spreadsheet:
     def resolve(self, text: str) -> Bounds:
         """Resolve an A1 range such as ``Sheet1!A1:C10``, ``'My Sheet'!B:B``, ``A2:B`` or ``Sheet1``."""
         bad = ApiError(400, f"Unable to parse range: {text}")
+        if not text.strip():
+            raise bad
         ref: str | None
         if text.startswith("'"):
             m = re.match(r"'((?:[^']|'')*)'(?:!(.*))?$", text, re.S)

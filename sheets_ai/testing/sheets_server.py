@@ -360,7 +360,7 @@ class SheetsEmulator:
         with self._lock:
             fault = take(self._faults, record)
             if fault is not None:
-                return self._fault(fault)
+                return self._fault(fault, record)
             r = route(method, raw_path)
             if r is None:
                 return 404, ApiError(404, f"Method not found: {method} {unquote(raw_path)}").body(), {}
@@ -407,11 +407,12 @@ class SheetsEmulator:
         sid = self.add_spreadsheet(title, {n: [] for n in names} or None, body.get("spreadsheetId"))
         return self._books[sid]
 
-    def _fault(self, fault: Script) -> Answer:
+    def _fault(self, fault: Script, record: RecordedRequest) -> Answer:
         if fault.status == 0:
             return 0, None, {}
         if fault.status == 429:
-            err = quota_error("read", self._quota["read"] or 60)
+            kind = "read" if record.is_read else "write"
+            err = quota_error(kind, self._quota[kind] or 60)
         else:
             message, status = FAULT_MESSAGES.get(fault.status, ("Error.", "UNKNOWN"))
             err = ApiError(fault.status, message, status)
