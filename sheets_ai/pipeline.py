@@ -89,17 +89,40 @@ class _Run:
         try:
             provider.check(self.task)
             table = self.given_table or open_table(config, for_writing=not config.dry_run)
+            status = "error"
             try:
                 report.output = table.location
                 self._with_table(table, provider)
+                status = "ok" if report.exit_code == 0 else "partial"
+            except Interrupted:
+                status = "interrupted"
+                raise
+            except SheetsAIError as exc:
+                status = f"stopped: {exc}"[:200]
+                raise
             finally:
-                table.close()
+                try:
+                    self._append_log(table, status)
+                finally:
+                    table.close()
         finally:
             provider.close()
             if self.cache is not None:
                 self.cache.close()
             report.seconds = time.monotonic() - self.started
         return report
+
+    def _append_log(self, table: Table, status: str) -> None:
+        """--log-sheet: one row per run, even a stopped one; a failure here never hides the run's result."""
+        if not self.config.log_sheet or self.config.dry_run or not hasattr(table, "append_log"):
+            return
+        from .tables.gsheets import log_entry
+
+        self.report.seconds = time.monotonic() - self.started
+        try:
+            table.append_log(self.config.log_sheet, log_entry(self.report, status))
+        except SheetsAIError as exc:
+            log.warning("Could not append to log sheet %r: %s", self.config.log_sheet, exc)
 
     def _with_table(self, table: Table, provider: Provider) -> None:
         config, report = self.config, self.report

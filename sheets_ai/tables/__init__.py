@@ -31,6 +31,8 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
         from .gsheets import GoogleSheetTable
 
         return GoogleSheetTable.from_config(config, for_writing=for_writing)
+    if config.log_sheet:
+        raise UsageError("Cannot use --log-sheet with a file; it appends to a worksheet of a Google Sheet.")
     path = Path(source)
     suffix = path.suffix.lower()
     if config.status_column and config.status_column.strip().casefold() == config.output.strip().casefold():

@@ -1,0 +1,171 @@
+"""Google Sheets plumbing: credentials, an endpoint override for the emulator, and one bounded retry layer.
+
+gspread's own ``BackOffHTTPClient`` retries without end; ours retries 429 and 5xx a bounded number of times,
+honouring ``Retry-After``, then stops with a message that says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import gspread
+import requests
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+
+from ..errors import ProviderError, SourceError
+
+log = logging.getLogger("sheets_ai")
+
+#: Least privilege: read and write spreadsheets, nothing in Drive.
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+ENDPOINT_ENV = "SHEETS_AI_SHEETS_ENDPOINT"
+GOOGLE_ORIGIN = "https://sheets.googleapis.com"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class SheetsRetriesExhaustedError(ProviderError):
+    """The Sheets API kept answering 429/5xx."""
+
+    exit_code = 1
+
+
+def _retry_after(response: requests.Response | None, attempt: int) -> float:
+    if response is not None:
+        value = response.headers.get("Retry-After")
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                pass
+    return min(30.0, 0.5 * (2**attempt))
+
+
+def make_http_client(
+    endpoint: str | None, *, attempts: int, max_seconds: float, timeout: float
+) -> type[HTTPClient]:
+    """An HTTPClient class with our retry layer, sending requests to ``endpoint`` when one is set."""
+    target = endpoint.rstrip("/") if endpoint else None
+
+    class SheetsHTTPClient(HTTPClient):
+        def __init__(self, auth: Any, session: Any = None) -> None:
+            super().__init__(auth, session)
+            self.timeout = timeout
+
+        def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+            if target and endpoint.startswith(GOOGLE_ORIGIN):
+                endpoint = target + endpoint[len(GOOGLE_ORIGIN) :]
+            started = time.monotonic()
+            for attempt in range(attempts):
+                try:
+                    return super().request(method, endpoint, *args, **kwargs)
+                except APIError as exc:
+                    if exc.code not in RETRY_STATUSES or attempt == attempts - 1:
+                        if exc.code in RETRY_STATUSES:
+                            raise SheetsRetriesExhaustedError(
+                                f"Google Sheets kept answering {exc.code} ({_short(exc)}) after {attempts} tries. "
+                                "Finished rows were saved; run again later to continue."
+                            ) from None
+                        raise
+                    wait = _retry_after(exc.response, attempt)
+                except (requests.ConnectionError, requests.Timeout) as exc:
+                    if attempt == attempts - 1:
+                        raise SourceError(
+                            f"Cannot reach Google Sheets at {target or GOOGLE_ORIGIN} ({type(exc).__name__}). "
+                            "Check the network, then run again."
+                        ) from None
+                    wait = _retry_after(None, attempt)
+                if time.monotonic() - started + wait > max_seconds:
+                    raise SheetsRetriesExhaustedError(
+                        f"Google Sheets is rate-limiting or failing for longer than {max_seconds:.0f}s. "
+                        "Finished rows were saved; run again later to continue."
+                    )
+                log.info(
+                    "Google Sheets busy; retrying in %.1fs (attempt %d of %d)", wait, attempt + 2, attempts
+                )
+                time.sleep(wait)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    return SheetsHTTPClient
+
+
+def _short(exc: APIError) -> str:
+    return str(exc.error.get("status") or exc.error.get("message") or exc.code)
+
+
+def load_credentials(path: Path | None) -> tuple[Any, str | None]:
+    """Credentials for the Sheets API and the service account email (for 403 messages), if known.
+
+    Order: the emulator endpoint (anonymous) > ``--credentials`` > GOOGLE_APPLICATION_CREDENTIALS > ADC.
+    """
+    if os.environ.get(ENDPOINT_ENV) and path is None:
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials(), None
+    if path is None and os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        path = Path(os.environ["GOOGLE_APPLICATION_CREDENTIALS"])
+    if path is not None:
+        return _from_file(path)
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        creds, _project = google.auth.default(scopes=SCOPES)
+    except DefaultCredentialsError:
+        raise SourceError(
+            "No Google credentials found. Pass --credentials KEY.json (a service-account key), set "
+            "GOOGLE_APPLICATION_CREDENTIALS, or run `gcloud auth application-default login`."
+        ) from None
+    return creds, getattr(creds, "service_account_email", None)
+
+
+def _from_file(path: Path) -> tuple[Any, str | None]:
+    where = f"Credentials file {str(path)!r}"
+    if not path.is_file():
+        raise SourceError(f"{where} not found. Check --credentials or GOOGLE_APPLICATION_CREDENTIALS.")
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise SourceError(
+            f"{where} is not JSON. Download a service-account key (JSON) from the Cloud console."
+        ) from None
+    if not isinstance(info, dict):
+        raise SourceError(f"{where} is not a service-account key (expected a JSON object).")
+    kind = info.get("type")
+    if kind == "service_account":
+        missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
+        if missing:
+            raise SourceError(
+                f"{where} is missing {', '.join(missing)}; download a new key for the service account."
+            )
+        from google.oauth2 import service_account
+
+        try:
+            creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+        except (ValueError, TypeError) as exc:
+            raise SourceError(
+                f"{where} has an invalid private key ({type(exc).__name__}); download a new key."
+            ) from None
+        return creds, info["client_email"]
+    if kind == "authorized_user":
+        from google.oauth2.credentials import Credentials as UserCredentials
+
+        return UserCredentials.from_authorized_user_info(info, scopes=SCOPES), None
+    raise SourceError(
+        f'{where} has type {kind!r}; expected a service-account key ("type": "service_account").'
+    )
+
+
+def make_client(
+    path: Path | None, *, attempts: int, max_seconds: float, timeout: float
+) -> tuple[gspread.Client, str | None]:
+    creds, email = load_credentials(path)
+    http = make_http_client(
+        os.environ.get(ENDPOINT_ENV), attempts=attempts, max_seconds=max_seconds, timeout=timeout
+    )
+    return gspread.Client(creds, http_client=http), email

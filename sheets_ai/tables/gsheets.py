@@ -1,0 +1,374 @@
+"""Google Sheets through gspread: two reads per run, then two requests per chunk written.
+
+Before each chunk is written, the input cells of those rows are read again; only rows whose input is still
+the text that was processed, and whose output cell nobody filled meanwhile, are written. Everything is
+written with ``valueInputOption=RAW``, so a result that starts with ``=`` stays text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import socket
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlparse
+
+from gspread.exceptions import APIError
+
+from ..config import RunConfig
+from ..errors import SheetNotFoundError, SourceError
+from ._google import make_client
+from .base import (
+    InputCell,
+    Table,
+    TableData,
+    WriteOutcome,
+    column_index_to_letter,
+    display_text,
+    resolve_input_column,
+    resolve_output_column,
+)
+
+log = logging.getLogger("sheets_ai")
+ERROR_VALUES = {
+    "#N/A",
+    "#DIV/0!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#VALUE!",
+    "#NULL!",
+    "#ERROR!",
+    "#SPILL!",
+    "#CALC!",
+}
+MAX_CHUNK_BYTES = 1_800_000  # under the 2 MB request size Google recommends
+LOG_HEADER = [
+    "time",
+    "task",
+    "model",
+    "processed",
+    "failed",
+    "skipped",
+    "changed",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "seconds",
+    "status",
+    "where",
+]
+
+
+def parse_source(source: str) -> tuple[str, int | None]:
+    """A sheet URL (``…/d/<id>/edit#gid=<gid>``) or a bare id → (spreadsheet id, gid or None)."""
+    if source.startswith("https://"):
+        match = re.match(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)", source)
+        if not match:
+            raise SourceError(
+                f"{source!r} is not a Google Sheets URL (https://docs.google.com/spreadsheets/d/…)."
+            )
+        parsed = urlparse(source)
+        gid_match = re.search(r"(?:^|[#&?])gid=(\d+)", "#" + parsed.fragment + "&" + parsed.query)
+        return match.group(1), int(gid_match.group(1)) if gid_match else None
+    return source, None
+
+
+def quote_sheet(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+class GoogleSheetTable(Table):
+    def __init__(self, config: RunConfig, *, for_writing: bool = True) -> None:
+        self.config = config
+        self.for_writing = for_writing
+        self.spreadsheet_id, gid = parse_source(config.source)
+        self.client, self.account_email = make_client(
+            config.credentials,
+            attempts=config.retry_attempts,
+            max_seconds=config.retry_max_seconds,
+            timeout=config.request_timeout,
+        )
+        self.http = self.client.http_client
+        meta = self._call(lambda: self.http.fetch_sheet_metadata(self.spreadsheet_id))
+        self.title = meta.get("properties", {}).get("title", self.spreadsheet_id)
+        self.sheets = [s["properties"] for s in meta.get("sheets", [])]
+        self.props = self._select(config.sheet, gid)
+        self.sheet_title: str = self.props["title"]
+        self.location = f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit#gid={self.props.get('sheetId', 0)}"
+        self._in_col = self._out_col = 0
+        self._status_col: int | None = None
+        self._header_row = 1
+        self._pending_headers: dict[int, str] = {}
+        self._outputs_at_read: dict[int, str | None] = {}
+
+    @classmethod
+    def from_config(cls, config: RunConfig, *, for_writing: bool = True) -> GoogleSheetTable:
+        return cls(config, for_writing=for_writing)
+
+    # ------------------------------------------------------------------ errors
+    def _call(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except APIError as exc:
+            raise self._explain(exc) from None
+
+    def _explain(self, exc: APIError) -> SourceError:
+        code = exc.code
+        message = str(exc.error.get("message", ""))
+        if code == 403:
+            who = f"the service account {self.account_email}" if self.account_email else "your Google account"
+            return SourceError(
+                f"Permission denied for spreadsheet {self.spreadsheet_id}: share it (Editor) with {who}, "
+                "then run again."
+            )
+        if code == 404:
+            return SourceError(
+                f"Spreadsheet {self.spreadsheet_id!r} not found. Check the URL or id (and that it is a Google "
+                "Sheet, not an uploaded .xlsx)."
+            )
+        if code == 401:
+            return SourceError(
+                "Google rejected the credentials (401). Check --credentials or run "
+                "`gcloud auth application-default login`."
+            )
+        return SourceError(f"Google Sheets API error {code}: {message}")
+
+    def _select(self, name: str | None, gid: int | None) -> dict[str, Any]:
+        titles = [p["title"] for p in self.sheets]
+        if name is not None:
+            for p in self.sheets:
+                if p["title"].strip().casefold() == name.strip().casefold():
+                    return p
+            raise SheetNotFoundError(name, titles)
+        if gid is not None:
+            for p in self.sheets:
+                if p.get("sheetId") == gid:
+                    return p
+            raise SourceError(
+                f"No worksheet with gid={gid} in this spreadsheet. Worksheets: {', '.join(titles)}"
+            )
+        if not self.sheets:
+            raise SourceError("The spreadsheet has no worksheets.")
+        return self.sheets[0]
+
+    # -------------------------------------------------------------------- read
+    def read(
+        self,
+        input_column: str,
+        output_column: str,
+        *,
+        header_row: int = 1,
+        status_column: str | None = None,
+    ) -> TableData:
+        self._header_row = header_row
+        rng = f"{quote_sheet(self.sheet_title)}!{header_row}:{max(header_row, self._row_count())}"
+        data = self._call(
+            lambda: self.http.values_batch_get(
+                self.spreadsheet_id,
+                [rng],
+                params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
+            )
+        )
+        values: list[list[Any]] = data.get("valueRanges", [{}])[0].get("values", [])
+        if not values:
+            raise SourceError(f"Worksheet {self.sheet_title!r} is empty. Choose another with --sheet.")
+        headers = [display_text(h) or "" for h in values[0]]
+        self._in_col = resolve_input_column(input_column, headers, header_row=header_row)
+        self._out_col, created = resolve_output_column(output_column, headers, header_row=header_row)
+        notices = []
+        if created:
+            self._pending_headers[self._out_col] = output_column.strip()
+            headers.append(output_column.strip())
+            notices.append(
+                f"Creating column {column_index_to_letter(self._out_col)} {output_column.strip()!r}."
+            )
+        if status_column:
+            col, made = resolve_output_column(status_column, headers, header_row=header_row)
+            if made:
+                col = max(col, self._out_col + 1) if created else col
+                self._pending_headers[col] = status_column.strip()
+            self._status_col = col
+        cells: list[InputCell] = []
+        for offset, row_values in enumerate(values[1:], start=1):
+            row = header_row + offset
+            raw = row_values[self._in_col - 1] if self._in_col <= len(row_values) else ""
+            out = row_values[self._out_col - 1] if self._out_col <= len(row_values) else ""
+            text = display_text(raw)
+            cell = InputCell(row=row, text=text, output=display_text(out))
+            if text is not None and text.strip() in ERROR_VALUES:
+                cell.text, cell.error = None, text.strip()
+            self._outputs_at_read[row] = cell.output
+            cells.append(cell)
+        return TableData(
+            headers=headers,
+            input_col=self._in_col,
+            output_col=self._out_col,
+            cells=cells,
+            output_header_created=created,
+            status_col=self._status_col,
+            notices=notices,
+        )
+
+    def _row_count(self) -> int:
+        return int(self.props.get("gridProperties", {}).get("rowCount", 1000))
+
+    # ------------------------------------------------------------------- write
+    def write(
+        self,
+        results: Mapping[int, str],
+        expected_inputs: Mapping[int, str],
+        statuses: Mapping[int, str] | None = None,
+    ) -> WriteOutcome:
+        rows = sorted(set(results) | set(statuses or {}))
+        outcome = WriteOutcome()
+        if not rows or not self.for_writing:
+            return outcome
+        current = self._reread(rows[0], rows[-1])
+        updates: dict[tuple[int, int], str] = {}
+        for row in rows:
+            now_in, now_out = current.get(row, (None, None))
+            if row in results:
+                if now_in != expected_inputs.get(row) or now_out != self._outputs_at_read.get(row):
+                    outcome.changed.append(row)
+                    if statuses is not None and self._status_col:
+                        updates[(row, self._status_col)] = "changed during run"
+                    continue
+                updates[(row, self._out_col)] = results[row]
+                outcome.written.append(row)
+            if statuses is not None and self._status_col and row in statuses:
+                updates[(row, self._status_col)] = statuses[row]
+        for col, text in list(self._pending_headers.items()):
+            updates[(self._header_row, col)] = text
+        self._ensure_columns(max(c for _, c in updates) if updates else 0)
+        self._send(updates)
+        self._pending_headers.clear()
+        for row in outcome.written:
+            self._outputs_at_read[row] = results[row]
+        return outcome
+
+    def _reread(self, first: int, last: int) -> dict[int, tuple[str | None, str | None]]:
+        sheet = quote_sheet(self.sheet_title)
+        ranges = [
+            f"{sheet}!{column_index_to_letter(c)}{first}:{column_index_to_letter(c)}{last}"
+            for c in (self._in_col, self._out_col)
+        ]
+        data = self._call(
+            lambda: self.http.values_batch_get(
+                self.spreadsheet_id,
+                ranges,
+                params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "COLUMNS"},
+            )
+        )
+        cols = []
+        for vr in data.get("valueRanges", []):
+            values = vr.get("values", [])
+            cols.append(values[0] if values else [])
+        while len(cols) < 2:
+            cols.append([])
+        out: dict[int, tuple[str | None, str | None]] = {}
+        for i in range(last - first + 1):
+            a = display_text(cols[0][i]) if i < len(cols[0]) else None
+            b = display_text(cols[1][i]) if i < len(cols[1]) else None
+            out[first + i] = (a, b)
+        return out
+
+    def _ensure_columns(self, needed: int) -> None:
+        have = int(self.props.get("gridProperties", {}).get("columnCount", 26))
+        if needed <= have:
+            return
+        body = {
+            "requests": [
+                {
+                    "insertDimension": {
+                        "range": {
+                            "sheetId": self.props["sheetId"],
+                            "dimension": "COLUMNS",
+                            "startIndex": have,
+                            "endIndex": needed,
+                        },
+                        "inheritFromBefore": True,
+                    }
+                }
+            ]
+        }
+        self._call(lambda: self.http.batch_update(self.spreadsheet_id, body))
+        self.props.setdefault("gridProperties", {})["columnCount"] = needed
+
+    def _send(self, updates: dict[tuple[int, int], str]) -> None:
+        """values.batchUpdate RAW, one range per run of adjacent rows in a column, in chunks under 2 MB."""
+        sheet = quote_sheet(self.sheet_title)
+        by_col: dict[int, list[tuple[int, str]]] = {}
+        for (row, col), value in sorted(updates.items()):
+            by_col.setdefault(col, []).append((row, value))
+        data: list[dict[str, Any]] = []
+        for col, cells in by_col.items():
+            letter = column_index_to_letter(col)
+            run: list[tuple[int, str]] = []
+            for row, value in [*cells, (-1, "")]:
+                if run and row != run[-1][0] + 1:
+                    data.append(
+                        {
+                            "range": f"{sheet}!{letter}{run[0][0]}:{letter}{run[-1][0]}",
+                            "majorDimension": "ROWS",
+                            "values": [[v] for _, v in run],
+                        }
+                    )
+                    run = []
+                run.append((row, value))
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for item in data:
+            item_size = len(json.dumps(item, ensure_ascii=False).encode())
+            if batch and size + item_size > MAX_CHUNK_BYTES:
+                self._post(batch)
+                batch, size = [], 0
+            batch.append(item)
+            size += item_size
+        if batch:
+            self._post(batch)
+
+    def _post(self, data: list[dict[str, Any]]) -> None:
+        body = {"valueInputOption": "RAW", "data": data}
+        self._call(lambda: self.http.values_batch_update(self.spreadsheet_id, body))
+
+    # --------------------------------------------------------------- run log
+    def append_log(self, name: str, entry: Mapping[str, Any]) -> None:
+        """Append one row describing a run to the worksheet ``name`` (created with a header if missing)."""
+        exists = any(p["title"] == name for p in self.sheets)
+        rows: list[list[Any]] = []
+        if not exists:
+            body = {"requests": [{"addSheet": {"properties": {"title": name}}}]}
+            self._call(lambda: self.http.batch_update(self.spreadsheet_id, body))
+            self.sheets.append({"title": name})
+            rows.append(LOG_HEADER)
+        rows.append([entry.get(k, "") for k in LOG_HEADER])
+        self._call(
+            lambda: self.http.values_append(
+                self.spreadsheet_id,
+                f"{quote_sheet(name)}!A1",
+                params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
+                body={"values": rows},
+            )
+        )
+
+
+def log_entry(report: Any, status: str) -> dict[str, Any]:
+    return {
+        "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "task": report.task,
+        "model": f"{report.provider}:{report.model}",
+        "processed": report.rows_processed,
+        "failed": report.rows_failed,
+        "skipped": report.rows_skipped,
+        "changed": report.rows_changed,
+        "prompt_tokens": report.prompt_tokens,
+        "completion_tokens": report.completion_tokens,
+        "cost_usd": round(report.cost_usd, 6),
+        "seconds": round(report.seconds, 1),
+        "status": status,
+        "where": socket.gethostname(),
+    }
