@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ import click
 
 from . import __version__
 from .config import build_config
-from .errors import SheetsAIError, UsageError
+from .errors import Interrupted, SheetsAIError, UsageError
 from .pipeline import ProgressCallback, run
 from .report import RunReport
 
@@ -172,6 +173,11 @@ def _execute(params: dict[str, Any], *, dry_run: bool = False) -> None:
             raise
         _emit(getattr(exc, "report", None), as_json)
         click.echo(f"Error: {exc}", err=True)
+        if isinstance(exc, Interrupted):
+            # Finished rows are saved; don't wait for in-flight requests to time out before exiting.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:  # pragma: no cover - only outside run()
         close_bar()
