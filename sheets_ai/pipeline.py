@@ -338,8 +338,12 @@ class _Run:
             for p in retry:
                 self._fail(p.row, bad[p.row])
             return []
-        if job.level == FIRST and len(retry) > 1 and len(retry) < len(rows):
-            return [Job(retry, REASK, bad)]
+        if job.level == FIRST and len(retry) > 1:
+            if len(retry) < len(rows):
+                return [Job(retry, REASK, bad)]
+            # Nothing usable came back (e.g. unparseable JSON): ask again in two smaller batches.
+            half = len(retry) // 2
+            return [Job(retry[:half], REASK, bad), Job(retry[half:], REASK, bad)]
         return [Job([p], SINGLE, {p.row: bad[p.row]}) for p in retry]
 
     def _fail(self, row: int, reason: str) -> None:
