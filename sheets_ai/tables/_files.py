@@ -82,6 +82,12 @@ def warn_if_open_in_excel(path: Path) -> str | None:
     return None
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 def atomic_save(target: Path, save: Callable[[Path], object]) -> None:
     """Save through a temporary file in the same folder, then replace the target in one step."""
     mode = target.stat().st_mode & 0o777 if target.exists() else None
@@ -92,8 +98,8 @@ def atomic_save(target: Path, save: Callable[[Path], object]) -> None:
     tmp = Path(tmp_name)
     try:
         save(tmp)
-        if mode is not None:
-            os.chmod(tmp, mode)
+        # mkstemp makes the file 0600; keep the target's mode, or give a new file the usual one.
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
