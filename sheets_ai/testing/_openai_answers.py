@@ -1,0 +1,77 @@
+"""Deterministic "model" answers for the fake OpenAI server: simple keyword rules per task.
+
+They are not meant to be good analysis, only predictable: a test can compute :func:`expected_answer` for
+every row and check that each row got its own answer, whatever batching, faults and re-asks happened.
+"""
+
+from __future__ import annotations
+
+import re
+
+POSITIVE = (
+    "love", "great", "excellent", "best", "comfortable", "fast", "useful", "perfect", "happy", "good",
+    "amazing", "wonderful", "recommend", "nice", "friendly", "solid", "light", "quick", "easy", "clear",
+    "親切", "最高", "便利", "好評", "満足", "丁寧", "かわいい", "早", "良",
+)  # fmt: skip
+NEGATIVE = (
+    "worst", "broken", "died", "late", "disappoint", "terrible", "bad", "crack", "snapped", "flimsy",
+    "loud", "drip", "wet", "refund", "never", "nobody", "slow", "awful", "wrong", "problem", "poor", "meh",
+    "残念", "潰れ", "遅", "悪", "ひび", "ありません", "鈍", "物足りない",
+)  # fmt: skip
+REFUSE_MARK = "REFUSE-ME"
+
+
+def _hits(text: str, words: tuple[str, ...]) -> int:
+    low = text.casefold()
+    return sum(
+        1 for w in words if re.search(r"(?<![a-z])" + re.escape(w) if w.isascii() else re.escape(w), low)
+    )
+
+
+def sentiment(text: str) -> str:
+    pos, neg = _hits(text, POSITIVE), _hits(text, NEGATIVE)
+    if pos and neg:
+        return "mixed"
+    if pos:
+        return "positive"
+    if neg:
+        return "negative"
+    return "neutral"
+
+
+def classify(text: str, labels: list[str]) -> str:
+    low = text.casefold()
+    for label in labels:
+        if label.casefold() in low:
+            return label
+    return labels[-1]
+
+
+def summarize(text: str, max_chars: int) -> str:
+    """The first sentence, cut at a word boundary to fit ``max_chars``."""
+    flat = " ".join(text.split())
+    match = re.match(r"(.+?[.!?。！？])(\s|$)", flat)
+    first = match.group(1) if match else flat
+    if len(first) <= max_chars:
+        return first
+    cut = first[: max_chars - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def extract(text: str, max_chars: int) -> str:
+    """The first capitalised word after the first one, or 'none'."""
+    words = re.findall(r"[A-Z][\w-]+", text)
+    return words[1][:max_chars] if len(words) > 1 else "none"
+
+
+def expected_answer(task: str, text: str, *, labels: list[str] | None = None, max_chars: int = 200) -> str:
+    """The canonical answer the fake server gives for one row (labels as the task's canonical names)."""
+    if task == "sentiment":
+        return sentiment(text)
+    if task == "classify":
+        return classify(text, list(labels or ["other"]))
+    if task == "summarize":
+        return summarize(text, max_chars)
+    return extract(text, max_chars)
