@@ -187,8 +187,9 @@ def add_cached_values(path: Path, values: Mapping[str, tuple[str, str]], sheet: 
                     pattern = re.compile(rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/></c>')
                     kind_attr = "" if kind == "n" else f' t="{kind}"'
                     xml, n = pattern.subn(
-                        lambda m, k=kind_attr, v=value: f'<c r="{ref}"{m.group(1)}{k}><f>{m.group(2)}</f>'
-                        f"<v>{escape(v)}</v></c>",
+                        lambda m, r=ref, k=kind_attr, v=value: (
+                            f'<c r="{r}"{m.group(1)}{k}><f>{m.group(2)}</f><v>{escape(v)}</v></c>'
+                        ),
                         xml,
                     )
                     assert n == 1, f"no formula cell {ref} in {part}"

@@ -94,9 +94,7 @@ def test_created_output_header_copies_the_input_header_style(work: Path) -> None
 
 def test_existing_output_header_is_reused_case_insensitively(work: Path) -> None:
     assert run_cli("run", work / "reviews.xlsx", "--input", "Review", "--output", "Sentiment").returncode == 0
-    proc = run_cli(
-        "run", work / "reviews.xlsx", "--input", "Review", "--output", "SENTIMENT", "--overwrite"
-    )
+    proc = run_cli("run", work / "reviews.xlsx", "--input", "Review", "--output", "SENTIMENT", "--overwrite")
     assert proc.returncode == 0, proc.stderr
     ws = openpyxl.load_workbook(work / "reviews.xlsx")["Reviews"]
     assert ws.max_column == 6
@@ -129,14 +127,18 @@ def test_same_column_for_input_and_output_is_refused(work: Path) -> None:
 
 
 def test_sheet_by_name_and_unknown_sheet_lists_sheets(work: Path) -> None:
-    proc = run_cli("run", work / "reviews.xlsx", "--sheet", "nope", "--input", "Review", "--output", "Sentiment")
+    proc = run_cli(
+        "run", work / "reviews.xlsx", "--sheet", "nope", "--input", "Review", "--output", "Sentiment"
+    )
     assert proc.returncode == 2
     assert "Sheet 'nope' not found. Sheets: Reviews, Summary" in proc.stderr
 
     wb = openpyxl.load_workbook(work / "reviews.xlsx")
     wb.active = wb.sheetnames.index("Summary")  # the active sheet is no longer the reviews
     wb.save(work / "reviews.xlsx")
-    proc = run_cli("run", work / "reviews.xlsx", "--sheet", "reviews", "--input", "Review", "--output", "Sentiment")
+    proc = run_cli(
+        "run", work / "reviews.xlsx", "--sheet", "reviews", "--input", "Review", "--output", "Sentiment"
+    )
     assert proc.returncode == 0, proc.stderr
     assert openpyxl.load_workbook(work / "reviews.xlsx")["Reviews"]["F1"].value == "Sentiment"
 

@@ -28,7 +28,9 @@ def test_defaults() -> None:
 
 
 def test_precedence_flags_over_env_over_file_over_defaults(tmp_path: Path) -> None:
-    path = _toml(tmp_path / "sheets-ai.toml", 'limit = 5\nbatch_size = 9\nmax-chars = 120\ntask = "summarize"\n')
+    path = _toml(
+        tmp_path / "sheets-ai.toml", 'limit = 5\nbatch_size = 9\nmax-chars = 120\ntask = "summarize"\n'
+    )
     env = {"SHEETS_AI_LIMIT": "3", "SHEETS_AI_BATCH_SIZE": "4"}
     config = build_config({"limit": 2}, env=env, config_path=path)
     assert config.limit == 2  # flag
@@ -80,7 +82,7 @@ def test_bad_values_name_their_origin(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SHEETS_AI_LIMIT"):
         build_config({}, env={"SHEETS_AI_LIMIT": "lots"})
     path = _toml(tmp_path / "sheets-ai.toml", "batch_size = 0\n")
-    with pytest.raises(ConfigError, match="sheets-ai.toml"):
+    with pytest.raises(ConfigError, match=r"sheets-ai\.toml"):
         build_config({}, env={}, config_path=path)
     with pytest.raises(ConfigError, match="not valid TOML"):
         build_config({}, env={}, config_path=_toml(tmp_path / "broken.toml", "limit = = 1"))
@@ -123,7 +125,13 @@ def test_cli_unknown_key_in_file_exits_2_with_valid_names(work: Path, tmp_path: 
 
 def test_cli_bad_env_value_exits_2(work: Path) -> None:
     proc = run_cli(
-        "run", work / "reviews.xlsx", "--input", "Review", "--output", "S1", env={"SHEETS_AI_CONCURRENCY": "0"}
+        "run",
+        work / "reviews.xlsx",
+        "--input",
+        "Review",
+        "--output",
+        "S1",
+        env={"SHEETS_AI_CONCURRENCY": "0"},
     )
     assert proc.returncode == 2
     assert "concurrency (from SHEETS_AI_CONCURRENCY)" in proc.stderr

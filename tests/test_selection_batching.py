@@ -67,7 +67,11 @@ def test_empty_inputs_are_skipped_and_counted(work: Path) -> None:
     empty_rows = [i for i, text in enumerate(reviews) if text is None]
     assert len(empty_rows) == 1
     assert all(results[i] is None for i in empty_rows)
-    assert all(r in {"positive", "negative", "neutral", "mixed"} for i, r in enumerate(results) if i not in empty_rows)
+    assert all(
+        r in {"positive", "negative", "neutral", "mixed"}
+        for i, r in enumerate(results)
+        if i not in empty_rows
+    )
     assert report["skipped"] == {"empty_input": 1}
     assert report["rows_processed"] == len(reviews) - 1
 
@@ -243,7 +247,15 @@ def test_plan_rows_truncates_overlong_rows_but_keeps_the_original() -> None:
 def test_truncated_rows_are_counted_in_the_report(work: Path, use_provider) -> None:
     provider = use_provider(lambda text: "positive")
     result = invoke(
-        "run", work / "meetings.xlsx", "--input", "Notes", "--output", "Mood", "--max-row-tokens", "20", "--json"
+        "run",
+        work / "meetings.xlsx",
+        "--input",
+        "Notes",
+        "--output",
+        "Mood",
+        "--max-row-tokens",
+        "20",
+        "--json",
     )
     assert result.exit_code == 0, result.output
     report = __import__("json").loads(result.stdout)
@@ -256,7 +268,9 @@ def test_truncated_rows_are_counted_in_the_report(work: Path, use_provider) -> N
 
 def test_batch_size_sets_the_number_of_requests(work: Path, use_provider) -> None:
     provider = use_provider(lambda text: "neutral")
-    result = invoke("run", work / "reviews.xlsx", "--input", "Review", "--output", "S1", "--batch-size", "7", "--json")
+    result = invoke(
+        "run", work / "reviews.xlsx", "--input", "Review", "--output", "S1", "--batch-size", "7", "--json"
+    )
     assert result.exit_code == 0, result.output
     assert [len(b) for b in provider.seen] == [7] * 8 + [3]
     assert __import__("json").loads(result.stdout)["batches"] == 9

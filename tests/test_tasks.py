@@ -29,9 +29,10 @@ def test_renaming_changes_the_fingerprint_used_by_the_cache() -> None:
     assert plain.labels == SENTIMENT_LABELS
     # Renaming is display only: the model is asked the same question.
     assert build_task(RunConfig(task="sentiment", labels=JAPANESE)).fingerprint() == plain.fingerprint()
-    assert build_task(RunConfig(task="summarize", max_chars=50)).fingerprint() != build_task(
-        RunConfig(task="summarize", max_chars=60)
-    ).fingerprint()
+    assert (
+        build_task(RunConfig(task="summarize", max_chars=50)).fingerprint()
+        != build_task(RunConfig(task="summarize", max_chars=60)).fingerprint()
+    )
 
 
 @pytest.mark.parametrize(

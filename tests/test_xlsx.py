@@ -11,9 +11,9 @@ from xml.etree import ElementTree as ET
 
 import openpyxl
 import pytest
-from openpyxl.utils import get_column_letter
 from conftest import column_values, invoke, make_xlsx, run_cli, run_json
 from filelock import FileLock
+from openpyxl.utils import get_column_letter
 
 from sheets_ai.tables._files import lock_path_for
 
@@ -121,7 +121,9 @@ def test_results_that_look_like_formulas_are_stored_as_text(work: Path, use_prov
     path = work / "reviews.xlsx"
     answers = iter(FORMULA_LIKE * 20)
     use_provider(lambda text: next(answers))
-    result = invoke("run", path, "--task", "summarize", "--input", "Review", "--output", "Summary", "--limit", "5")
+    result = invoke(
+        "run", path, "--task", "summarize", "--input", "Review", "--output", "Summary", "--limit", "5"
+    )
     assert result.exit_code == 0, result.output
     root = _sheet_xml(path)
     cells = {c.get("r"): c for c in root.iterfind(".//m:c", NS)}
@@ -137,7 +139,9 @@ def test_results_that_look_like_formulas_are_stored_as_text(work: Path, use_prov
 def test_control_characters_in_results_do_not_break_the_file(work: Path, use_provider) -> None:
     path = work / "reviews.xlsx"
     use_provider(lambda text: "ok\x00\x07 done")
-    result = invoke("run", path, "--task", "summarize", "--input", "Review", "--output", "Summary", "--limit", "2")
+    result = invoke(
+        "run", path, "--task", "summarize", "--input", "Review", "--output", "Summary", "--limit", "2"
+    )
     assert result.exit_code == 0, result.output
     assert column_values(path, "F", sheet="Reviews")[:2] == ["ok done"] * 2
 
@@ -184,7 +188,9 @@ def test_output_file_option(work: Path) -> None:
     before = path.read_bytes()
     target = work / "out" / "results.xlsx"
     target.parent.mkdir()
-    proc, report = run_json("run", path, "--input", "Review", "--output", "Sentiment", "--output-file", target)
+    proc, report = run_json(
+        "run", path, "--input", "Review", "--output", "Sentiment", "--output-file", target
+    )
     assert proc.returncode == 0, proc.stderr
     assert path.read_bytes() == before
     assert report["output"] == str(target)
@@ -194,7 +200,14 @@ def test_output_file_option(work: Path) -> None:
 
 def test_output_file_in_a_missing_folder_is_a_clear_error(work: Path) -> None:
     proc = run_cli(
-        "run", work / "reviews.xlsx", "--input", "Review", "--output", "S1", "--output-file", work / "no" / "x.xlsx"
+        "run",
+        work / "reviews.xlsx",
+        "--input",
+        "Review",
+        "--output",
+        "S1",
+        "--output-file",
+        work / "no" / "x.xlsx",
     )
     assert proc.returncode == 2 and "does not exist" in proc.stderr
 
@@ -241,7 +254,9 @@ def test_a_new_output_file_gets_normal_permissions(work: Path) -> None:
     umask = os.umask(0o022)
     os.umask(umask)
     target = work / "fresh.xlsx"
-    proc = run_cli("run", work / "reviews.xlsx", "--input", "Review", "--output", "S1", "--output-file", target)
+    proc = run_cli(
+        "run", work / "reviews.xlsx", "--input", "Review", "--output", "S1", "--output-file", target
+    )
     assert proc.returncode == 0, proc.stderr
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
 

@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -82,23 +83,40 @@ class CsvTable(Table):
             self.dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
         except csv.Error:
             self.dialect = csv.excel
-        self.quote_all = self._all_quoted(sample)
+        self.quote_all = self._all_quoted(sample, complete=len(text) <= 65536)
         self.rows: list[list[str]] = list(csv.reader(io.StringIO(text, newline=""), self.dialect))
         self._input_col = self._output_col = 0
         self._status_col: int | None = None
         self._header_row = 1
         self._dirty = False
 
-    def _all_quoted(self, sample: str) -> bool:
-        lines = [line for line in sample.splitlines()[:20] if line]
+    def _all_quoted(self, sample: str, *, complete: bool) -> bool:
+        """True when every field of the first records is quoted (the file was written with QUOTE_ALL).
+
+        Fields are scanned with their quotes, so delimiters and line breaks inside quoted text do not count.
+        """
         q = getattr(self.dialect, "quotechar", '"') or '"'
         d = getattr(self.dialect, "delimiter", ",")
-        if not lines:
-            return False
-        return all(
-            all(f.startswith(q) and f.endswith(q) and len(f) >= 2 for f in line.split(d))
-            for line in lines[:-1] or lines
-        )
+        field = re.compile(f"{re.escape(q)}(?:[^{re.escape(q)}]|{re.escape(q)}{re.escape(q)})*{re.escape(q)}")
+        pos, records, fields = 0, 0, 0
+        while pos < len(sample) and records < 20:
+            if sample[pos] in "\r\n" and (pos == 0 or sample[pos - 1] in "\r\n"):
+                pos += 1  # a blank line
+                continue
+            m = field.match(sample, pos)
+            if m is None:
+                # A quoted field cut off where the sample ends is still a quoted field.
+                return not complete and sample.startswith(q, pos) and fields > 0
+            fields += 1
+            pos = m.end()
+            if sample.startswith(d, pos):
+                pos += len(d)
+            elif pos < len(sample) and sample[pos] in "\r\n":
+                pos += 2 if sample.startswith("\r\n", pos) else 1
+                records += 1
+            elif pos < len(sample):
+                return False
+        return fields > 0
 
     def read(
         self,
