@@ -19,6 +19,7 @@ from . import __version__
 from .config import build_config
 from .errors import Interrupted, SheetsAIError, UsageError
 from .pipeline import ProgressCallback, run
+from .pricing import cost_by_model, estimate_lines
 from .report import RunReport
 
 log = logging.getLogger("sheets_ai")
@@ -141,11 +142,26 @@ def _progress(enabled: bool) -> tuple[ProgressCallback | None, Callable[[], None
 def _emit(report: RunReport | None, as_json: bool) -> None:
     if report is None:
         return
+    estimate = report.dry_run and report.provider == "openai"
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        data = report.to_dict()
+        if estimate:
+            data["cost_by_model"] = cost_by_model(
+                report.model, report.prompt_tokens, report.completion_tokens
+            )
+        click.echo(json.dumps(data, ensure_ascii=False))
         return
     for line in report.summary_lines():
         click.echo(line)
+    if estimate:
+        for line in estimate_lines(
+            report.model,
+            report.rows_selected - report.rows_cached,
+            report.requests,
+            report.prompt_tokens,
+            report.completion_tokens,
+        ):
+            click.echo(line)
     if report.dry_run and report.preview:
         click.echo("  preview:")
         for entry in report.preview:

@@ -72,3 +72,29 @@ def alternatives(model: str) -> list[str]:
 def source_line() -> str:
     table = price_table()
     return f"prices as of {table['as_of']} from {table['source']}"
+
+
+def cost_by_model(model: str, prompt_tokens: int, completion_tokens: int) -> dict[str, float | None]:
+    """The same token counts priced for ``model`` and its alternatives (None: no price known)."""
+    names = [model, *alternatives(model)]
+    return {
+        m: (None if (c := cost_usd(m, prompt_tokens, completion_tokens)) is None else round(c, 6))
+        for m in names
+    }
+
+
+def estimate_lines(
+    model: str, rows: int, requests: int, prompt_tokens: int, completion_tokens: int
+) -> list[str]:
+    """The human block ``sheets-ai estimate`` prints: counts, then the cost on this and other models."""
+    lines = [
+        f"  estimate: {rows} rows to process in {requests} requests, {prompt_tokens:,} prompt tokens, "
+        f"{completion_tokens:,} completion tokens (exact o200k counts; completion expected)",
+    ]
+    width = max(len(m) for m in [model, *alternatives(model)])
+    for name, cost in cost_by_model(model, prompt_tokens, completion_tokens).items():
+        shown = "no price in the table" if cost is None else f"${cost:.4f}"
+        mark = "  <- chosen (--model)" if name == model else ""
+        lines.append(f"    {name:<{width}}  {shown}{mark}")
+    lines.append(f"  ({source_line()}; reasoning models also bill reasoning tokens)")
+    return lines
