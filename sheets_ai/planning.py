@@ -25,6 +25,8 @@ def select_rows(cells: Sequence[InputCell], config: RunConfig) -> Selection:
     for cell in cells:
         if (start is not None and cell.row < start) or (end is not None and cell.row > end):
             sel.skip("outside_rows")
+        elif cell.skip_reason is not None:
+            sel.skip(cell.skip_reason)
         elif cell.error is not None:
             sel.skip("error_values")
         elif cell.text is None:

@@ -118,3 +118,17 @@ def test_sheet_option_is_rejected_for_csv(tmp_path: Path) -> None:
     path.write_text("text\nGreat!\n", encoding="utf-8")
     proc = run_cli("run", path, "--sheet", "x", "--input", "text", "--output", "mood")
     assert proc.returncode == 2 and "Cannot use --sheet with a CSV file" in proc.stderr
+
+
+def test_spaces_after_delimiters_and_one_column_files_survive(tmp_path: Path) -> None:
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text("id, text\n1, Lovely\n2, Horrible\n", encoding="utf-8")
+    assert run_cli("run", spaced, "--input", "text", "--output", "mood").returncode == 0
+    assert spaced.read_text(encoding="utf-8") == "id, text,mood\n1, Lovely,positive\n2, Horrible,negative\n"
+
+    single = tmp_path / "single.csv"
+    single.write_text('text\n"Great, really great; I love it"\n"Awful, just awful"\n', encoding="utf-8")
+    assert run_cli("run", single, "--input", "text", "--output", "mood").returncode == 0
+    assert single.read_text(encoding="utf-8") == (
+        'text,mood\n"Great, really great; I love it",positive\n"Awful, just awful",negative\n'
+    )

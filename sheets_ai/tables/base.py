@@ -29,6 +29,7 @@ class InputCell:
     text: str | None  # None when the cell is empty
     error: str | None = None  # an error value such as "#N/A"
     output: str | None = None  # the current output cell, as text; None when empty
+    skip_reason: str | None = None  # the table cannot take a result for this row (e.g. "output_merged")
 
 
 @dataclass

@@ -27,6 +27,7 @@ from .base import (
 
 log = logging.getLogger("sheets_ai")
 ENCODINGS = ("utf-8", "cp932", "cp1252", "latin-1")
+DELIMITERS = ",;\t|"
 
 
 def _decode(raw: bytes, name: str) -> tuple[str, str, bool]:
@@ -44,6 +45,46 @@ def _decode(raw: bytes, name: str) -> tuple[str, str, bool]:
         except UnicodeDecodeError:
             continue
     raise SourceError(f"{name}: unknown text encoding. Save it as UTF-8 CSV.")  # pragma: no cover
+
+
+class _Dialect(csv.Dialect):
+    delimiter = ","
+    quotechar = '"'
+    doublequote = True
+    escapechar = None
+    skipinitialspace = False
+    lineterminator = "\r\n"
+    quoting = csv.QUOTE_MINIMAL
+
+
+def _choose_dialect(sample: str, *, complete: bool, suffix: str) -> csv.Dialect:
+    """Pick the delimiter that splits the first row into the most consistent columns.
+
+    csv.Sniffer alone guesses ',' for a one-column file whose texts contain commas (and then a result
+    would overwrite part of a text). A candidate must split the first row into at least two fields; the
+    one that gives most rows that same width wins. No candidate: a one-column file.
+    """
+    best: tuple[float, str] | None = None
+    for delimiter in DELIMITERS:
+        rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter) if r]
+        if not complete and len(rows) > 1:
+            rows = rows[:-1]  # the sample may end inside a row
+        if not rows or len(rows[0]) < 2:
+            continue
+        share = sum(len(r) == len(rows[0]) for r in rows) / len(rows)
+        if best is None or share > best[0]:
+            best = (share, delimiter)
+    chosen = best[1] if best else ("\t" if suffix == ".tsv" else ",")
+    dialect = _Dialect()
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters=chosen)
+        if sniffed.delimiter == chosen and sniffed.quotechar:
+            dialect.quotechar = sniffed.quotechar
+            dialect.doublequote = sniffed.doublequote
+    except csv.Error:
+        pass
+    dialect.delimiter = chosen
+    return dialect
 
 
 class CsvTable(Table):
@@ -79,15 +120,13 @@ class CsvTable(Table):
         self.newline = "\r\n" if "\r\n" in text[:65536] else ("\r" if "\r" in text[:65536] else "\n")
         self.trailing_newline = text.endswith(("\n", "\r"))
         sample = text[:65536]
-        try:
-            self.dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        except csv.Error:
-            self.dialect = csv.excel
+        self.dialect = _choose_dialect(sample, complete=len(text) <= 65536, suffix=self.source.suffix.lower())
         self.quote_all = self._all_quoted(sample, complete=len(text) <= 65536)
         self.rows: list[list[str]] = list(csv.reader(io.StringIO(text, newline=""), self.dialect))
         self._input_col = self._output_col = 0
         self._status_col: int | None = None
         self._header_row = 1
+        self._pending_headers: list[tuple[int, int, str]] = []
         self._dirty = False
 
     def _all_quoted(self, sample: str, *, complete: bool) -> bool:
@@ -145,14 +184,16 @@ class CsvTable(Table):
             self._status_col, made = resolve_output_column(status_column, planned, header_row=header_row)
         check_distinct_columns(self._input_col, self._output_col, self._status_col)
         notices = list(self.notices)
+        # New headers are written with the first results, so a run with nothing to do changes nothing.
+        self._pending_headers = []
         if created:
-            self._set(header_row, self._output_col, output_column.strip())
+            self._pending_headers.append((header_row, self._output_col, output_column.strip()))
             notices.append(
                 f"Created column {column_index_to_letter(self._output_col)} {output_column.strip()!r}."
             )
         if made and self._status_col is not None and status_column:
-            self._set(header_row, self._status_col, status_column.strip())
-        headers = list(self.rows[header_row - 1])
+            self._pending_headers.append((header_row, self._status_col, status_column.strip()))
+        headers = planned
         cells: list[InputCell] = []
         for number, row in enumerate(self.rows[header_row:], start=header_row + 1):
             value = row[self._input_col - 1] if self._input_col <= len(row) else ""
@@ -182,6 +223,10 @@ class CsvTable(Table):
         statuses: Mapping[int, str] | None = None,
     ) -> WriteOutcome:
         outcome = WriteOutcome()
+        if (results or statuses) and self._pending_headers:
+            for row, col, text in self._pending_headers:
+                self._set(row, col, text)
+            self._pending_headers = []
         for row, value in results.items():
             # A CSV opened in Excel turns "=..." into a formula; an apostrophe keeps it text (OWASP advice).
             self._set(row, self._output_col, "'" + value if is_formula_like(value) else value)

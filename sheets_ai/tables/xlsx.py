@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -156,7 +156,7 @@ class XlsxTable(Table):
         self._input_col = 0
         self._output_col = 0
         self._status_col: int | None = None
-        self._pending_header: tuple[int, str] | None = None
+        self._pending_headers: list[tuple[int, int, str]] = []
         self._dirty = False
 
     def _select_sheet(self, name: str | None) -> Worksheet:
@@ -195,7 +195,6 @@ class XlsxTable(Table):
         self._input_col = resolve_input_column(input_column, header_texts, header_row=header_row)
         self._output_col, created = resolve_output_column(output_column, header_texts, header_row=header_row)
         if created:
-            self._pending_header = (header_row, output_column.strip())
             header_texts.append(output_column.strip())
         status_created = False
         if status_column:
@@ -206,11 +205,18 @@ class XlsxTable(Table):
                 status_col += 1
             self._status_col = status_col
         check_distinct_columns(self._input_col, self._output_col, self._status_col)
+        # New headers are written with the first results, so a run with nothing to do changes nothing.
+        self._pending_headers = []
+        if created:
+            self._pending_headers.append((header_row, self._output_col, output_column.strip()))
         if status_created and self._status_col is not None and status_column:
-            self._set(header_row, self._status_col, status_column.strip(), style_from=self._input_col)
-        if self._pending_header and self.for_writing:
-            row, text = self._pending_header
-            self._set(row, self._output_col, text, style_from=self._input_col)
+            self._pending_headers.append((header_row, self._status_col, status_column.strip()))
+        for row, col, _ in self._pending_headers:
+            if isinstance(ws.cell(row, col), MergedCell):
+                raise SourceError(
+                    f"Cell {column_index_to_letter(col)}{row} for the new header is part of merged cells. "
+                    "Choose another --output (a column letter or an existing header)."
+                )
 
         cells = self._read_cells(header_row, max_row)
         notices = list(self.notices)
@@ -256,6 +262,8 @@ class XlsxTable(Table):
                 item.text = display_text(value)
             if out_cell.data_type == "e":
                 item.output = str(out_cell.value)
+            if isinstance(out_cell, MergedCell):
+                item.skip_reason = "output_merged"  # inside a merged range: Excel shows no value there
             cells.append(item)
             by_row[row] = item
         if formula_rows:
@@ -304,12 +312,17 @@ class XlsxTable(Table):
         statuses: Mapping[int, str] | None = None,
     ) -> WriteOutcome:
         outcome = WriteOutcome()
+        if (results or statuses) and self._pending_headers:
+            for row, col, text in self._pending_headers:
+                self._set(row, col, text, style_from=self._input_col)
+            self._pending_headers = []
         for row, value in results.items():
             self._set(row, self._output_col, value)
             outcome.written.append(row)
         if statuses and self._status_col:
             for row, status in statuses.items():
-                self._set(row, self._status_col, status)
+                if not isinstance(self.ws.cell(row=row, column=self._status_col), MergedCell):
+                    self._set(row, self._status_col, status)
         return outcome
 
     def flush(self) -> None:

@@ -1,0 +1,143 @@
+"""The command line: summary, --json report, --dry-run, exit codes, --debug, help, python -m sheets_ai."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+from conftest import column_values, invoke, run_cli, run_json
+
+REPORT_KEYS = {
+    "rows_total",
+    "rows_processed",
+    "rows_skipped",
+    "rows_failed",
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "seconds",
+    "provider",
+    "model",
+    "output",
+    "failures",
+}
+
+
+def test_quick_start_command_and_summary(work: Path) -> None:
+    proc = run_cli(
+        "run", "reviews.xlsx", "--task", "sentiment", "--input", "Review", "--output", "Sentiment", cwd=work
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Processed 59 of 60 rows with local (local-analyzer)")
+    assert "→ reviews.xlsx" in proc.stdout and "skipped 1 (1 empty input)" in proc.stdout
+    # The automatic choice of the offline analyzer is announced once.
+    assert proc.stderr.count("using the offline analyzer") == 1
+    assert "\r" not in proc.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_json_report_has_every_documented_key(work: Path) -> None:
+    proc, report = run_json("run", work / "reviews.xlsx", "--input", "Review", "--output", "Sentiment")
+    assert proc.returncode == 0, proc.stderr
+    assert set(report) >= REPORT_KEYS
+    assert report["rows_total"] == 60 and report["rows_processed"] == 59 and report["rows_skipped"] == 1
+    assert report["rows_failed"] == 0 and report["failures"] == []
+    assert report["provider"] == "local" and report["model"] == "local-analyzer"
+    assert report["output"] == str(work / "reviews.xlsx")
+    assert report["cost_usd"] == 0 and report["seconds"] > 0
+    assert len(proc.stdout.strip().splitlines()) == 1  # one JSON object, nothing else on stdout
+
+
+def test_dry_run_writes_nothing_and_previews(work: Path) -> None:
+    path = work / "reviews.xlsx"
+    before = path.read_bytes()
+    names = sorted(p.name for p in work.iterdir())
+    proc = run_cli("run", path, "--input", "Review", "--output", "Sentiment", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert path.read_bytes() == before and sorted(p.name for p in work.iterdir()) == names
+    assert proc.stdout.startswith("Would process 59 of 60 rows")
+    assert "1 batches" in proc.stdout and "preview:" in proc.stdout
+    assert "row 2: 'Absolutely love these headphones." in proc.stdout and "-> 'positive'" in proc.stdout
+
+    proc, report = run_json("estimate", path, "--input", "Review", "--output", "Sentiment")
+    assert proc.returncode == 0 and report["dry_run"] is True and len(report["preview"]) == 5
+    assert report["preview"][0] == {"row": 2, "input": report["preview"][0]["input"], "result": "positive"}
+    assert path.read_bytes() == before
+
+
+def test_failed_rows_exit_1_and_are_reported_while_others_are_written(work: Path, use_provider) -> None:
+    use_provider(lambda text: "banana" if text.startswith("Worst customer support") else "neutral")
+    result = invoke("run", work / "reviews.xlsx", "--input", "Review", "--output", "Sentiment", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["rows_failed"] == 1 and report["rows_processed"] == 58
+    (failure,) = report["failures"]
+    assert failure["row"] == 8 and "'banana' is not one of" in failure["reason"]
+    results = column_values(work / "reviews.xlsx", "F", sheet="Reviews")
+    assert results[6] is None and results.count("neutral") == 58
+
+    # The human summary names the row and why.
+    result = invoke("run", work / "reviews.xlsx", "--input", "Review", "--output", "Sentiment")
+    assert result.exit_code == 1 and "row 8: 'banana' is not one of" in result.output
+
+
+def test_debug_shows_a_traceback_for_a_user_error_and_normal_mode_does_not(work: Path) -> None:
+    args = ("run", work / "reviews.xlsx", "--input", "Nope", "--output", "Sentiment")
+    plain = run_cli(*args)
+    assert plain.returncode == 2
+    assert "Traceback" not in plain.stderr
+    assert plain.stderr.strip().splitlines()[-1].startswith("Error: Column 'Nope' not found")
+    debug = run_cli(*args, "--debug")
+    assert debug.returncode != 0
+    assert "Traceback" in debug.stderr and "ColumnNotFoundError" in debug.stderr
+
+
+def test_usage_errors_exit_2_in_one_line(work: Path) -> None:
+    proc = run_cli("run", work / "reviews.xlsx", "--input", "Review")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "Error: --input and --output are required, e.g. --input Review --output Sentiment."
+    )
+    proc = run_cli(
+        "run", work / "reviews.xlsx", "--input", "Review", "--output", "S1", "--no-cache", "--cache-dir", "x"
+    )
+    assert proc.returncode == 2 and "Cannot use --no-cache with --cache-dir" in proc.stderr
+    proc = run_cli("run", work / "reviews.xlsx", "--task", "translate")
+    assert proc.returncode == 2 and "'translate' is not one of" in proc.stderr
+
+
+def test_help_has_a_runnable_example_and_version(work: Path) -> None:
+    proc = run_cli("run", "--help")
+    assert proc.returncode == 0
+    assert (
+        "sheets-ai run examples/reviews.xlsx --task sentiment --input Review --output Sentiment"
+        in proc.stdout
+    )
+    assert "Usage: sheets-ai run" in proc.stdout
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("sheets-ai, version ")
+
+
+def test_quiet_hides_notices_but_not_the_summary(work: Path) -> None:
+    proc = run_cli("run", work / "reviews.xlsx", "--input", "Review", "--output", "Sentiment", "-q")
+    assert proc.returncode == 0
+    assert proc.stderr == "" and proc.stdout.startswith("Processed 59")
+
+
+def test_status_column(work: Path, use_provider) -> None:
+    use_provider(lambda text: "banana" if text.startswith("Worst customer support") else "positive")
+    result = invoke(
+        "run",
+        work / "reviews.xlsx",
+        "--input",
+        "Review",
+        "--output",
+        "Sentiment",
+        "--status-column",
+        "Status",
+    )
+    assert result.exit_code == 1
+    ws = openpyxl.load_workbook(work / "reviews.xlsx")["Reviews"]
+    assert (ws["F1"].value, ws["G1"].value) == ("Sentiment", "Status")
+    assert ws["G2"].value == "ok" and ws["G8"].value.startswith("error: 'banana'")
