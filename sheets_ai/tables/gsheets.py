@@ -26,6 +26,7 @@ from .base import (
     Table,
     TableData,
     WriteOutcome,
+    check_distinct_columns,
     column_index_to_letter,
     display_text,
     resolve_input_column,
@@ -103,7 +104,10 @@ class GoogleSheetTable(Table):
         self._status_col: int | None = None
         self._header_row = 1
         self._pending_headers: dict[int, str] = {}
+        # What each data row held when it was read; a write goes only where the row still holds it.
+        self._inputs_at_read: dict[int, str | None] = {}
         self._outputs_at_read: dict[int, str | None] = {}
+        self._statuses_at_read: dict[int, str | None] = {}
 
     @classmethod
     def from_config(cls, config: RunConfig, *, for_writing: bool = True) -> GoogleSheetTable:
@@ -192,6 +196,7 @@ class GoogleSheetTable(Table):
                 col = max(col, self._out_col + 1) if created else col
                 self._pending_headers[col] = status_column.strip()
             self._status_col = col
+        check_distinct_columns(self._in_col, self._out_col, self._status_col)
         cells: list[InputCell] = []
         for offset, row_values in enumerate(values[1:], start=1):
             row = header_row + offset
@@ -201,7 +206,11 @@ class GoogleSheetTable(Table):
             cell = InputCell(row=row, text=text, output=display_text(out))
             if text is not None and text.strip() in ERROR_VALUES:
                 cell.text, cell.error = None, text.strip()
+            self._inputs_at_read[row] = text
             self._outputs_at_read[row] = cell.output
+            if self._status_col:
+                status = row_values[self._status_col - 1] if self._status_col <= len(row_values) else ""
+                self._statuses_at_read[row] = display_text(status)
             cells.append(cell)
         return TableData(
             headers=headers,
@@ -230,15 +239,31 @@ class GoogleSheetTable(Table):
         current = self._reread(rows[0], rows[-1])
         updates: dict[tuple[int, int], str] = {}
         for row in rows:
-            now_in, now_out = current.get(row, (None, None))
+            now_in, now_out, now_status = current.get(row, (None, None, None))
+            # The same row, untouched: its input is the text processed and nobody filled its output.
+            same_row = now_in is not None and now_in == expected_inputs.get(
+                row, self._inputs_at_read.get(row)
+            )
+            untouched = now_out == self._outputs_at_read.get(row)
+            if row in results and not (same_row and untouched):
+                outcome.changed.append(row)
+                # Label the row only where that cannot mislabel another one: the same row (a user filled
+                # its output), or a row whose output and status are as read; a finished row that moved
+                # into this position keeps its status.
+                if (
+                    statuses is not None
+                    and self._status_col
+                    and now_in is not None
+                    and (same_row or untouched)
+                    and now_status == self._statuses_at_read.get(row)
+                ):
+                    updates[(row, self._status_col)] = "changed during run"
+                continue
             if row in results:
-                if now_in != expected_inputs.get(row) or now_out != self._outputs_at_read.get(row):
-                    outcome.changed.append(row)
-                    if statuses is not None and self._status_col:
-                        updates[(row, self._status_col)] = "changed during run"
-                    continue
                 updates[(row, self._out_col)] = results[row]
                 outcome.written.append(row)
+            elif not (same_row and untouched):
+                continue  # a failed row that moved or was edited: its error belongs to another row now
             if statuses is not None and self._status_col and row in statuses:
                 updates[(row, self._status_col)] = statuses[row]
         for col, text in list(self._pending_headers.items()):
@@ -248,13 +273,17 @@ class GoogleSheetTable(Table):
         self._pending_headers.clear()
         for row in outcome.written:
             self._outputs_at_read[row] = results[row]
+        for (row, col), value in updates.items():
+            if col == self._status_col and row != self._header_row:
+                self._statuses_at_read[row] = value
         return outcome
 
-    def _reread(self, first: int, last: int) -> dict[int, tuple[str | None, str | None]]:
+    def _reread(self, first: int, last: int) -> dict[int, tuple[str | None, str | None, str | None]]:
+        """Input, output and status cells of rows first..last as they are now (one batchGet)."""
         sheet = quote_sheet(self.sheet_title)
+        columns = [self._in_col, self._out_col] + ([self._status_col] if self._status_col else [])
         ranges = [
-            f"{sheet}!{column_index_to_letter(c)}{first}:{column_index_to_letter(c)}{last}"
-            for c in (self._in_col, self._out_col)
+            f"{sheet}!{column_index_to_letter(c)}{first}:{column_index_to_letter(c)}{last}" for c in columns
         ]
         data = self._call(
             lambda: self.http.values_batch_get(
@@ -267,14 +296,13 @@ class GoogleSheetTable(Table):
         for vr in data.get("valueRanges", []):
             values = vr.get("values", [])
             cols.append(values[0] if values else [])
-        while len(cols) < 2:
+        while len(cols) < 3:
             cols.append([])
-        out: dict[int, tuple[str | None, str | None]] = {}
-        for i in range(last - first + 1):
-            a = display_text(cols[0][i]) if i < len(cols[0]) else None
-            b = display_text(cols[1][i]) if i < len(cols[1]) else None
-            out[first + i] = (a, b)
-        return out
+
+        def at(col: list[Any], i: int) -> str | None:
+            return display_text(col[i]) if i < len(col) else None
+
+        return {first + i: (at(cols[0], i), at(cols[1], i), at(cols[2], i)) for i in range(last - first + 1)}
 
     def _ensure_columns(self, needed: int) -> None:
         have = int(self.props.get("gridProperties", {}).get("columnCount", 26))
@@ -338,7 +366,9 @@ class GoogleSheetTable(Table):
     # --------------------------------------------------------------- run log
     def append_log(self, name: str, entry: Mapping[str, Any]) -> None:
         """Append one row describing a run to the worksheet ``name`` (created with a header if missing)."""
-        exists = any(p["title"] == name for p in self.sheets)
+        existing = [p["title"] for p in self.sheets if p["title"].casefold() == name.casefold()]
+        name = existing[0] if existing else name
+        exists = bool(existing)
         rows: list[list[Any]] = []
         if not exists:
             body = {"requests": [{"addSheet": {"properties": {"title": name}}}]}
