@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any
 
 import gspread
 import requests
+from google.auth.exceptions import RefreshError, TransportError
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
@@ -27,6 +29,7 @@ SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 ENDPOINT_ENV = "SHEETS_AI_SHEETS_ENDPOINT"
 GOOGLE_ORIGIN = "https://sheets.googleapis.com"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+SAVED_HINT = "Rows written before this stop are kept; run the same command again to finish the rest."
 
 
 class SheetsRetriesExhaustedError(ProviderError):
@@ -35,7 +38,12 @@ class SheetsRetriesExhaustedError(ProviderError):
     exit_code = 1
 
 
-def _retry_after(response: requests.Response | None, attempt: int) -> float:
+def _retry_after(response: requests.Response | None, attempt: int, *, quota: bool = False) -> float:
+    """Seconds to wait: the server's ``Retry-After`` when given, else exponential backoff.
+
+    The real API sends no ``Retry-After`` with a 429; its quotas are per minute, so 429 waits grow to 60 s
+    (1, 2, 4 … 32, 60) while 5xx waits stay short (0.5, 1, 2 … 30).
+    """
     if response is not None:
         value = response.headers.get("Retry-After")
         if value:
@@ -43,6 +51,8 @@ def _retry_after(response: requests.Response | None, attempt: int) -> float:
                 return max(0.0, float(value))
             except ValueError:
                 pass
+    if quota:
+        return min(60.0, 2.0**attempt) + random.uniform(0, 0.25)
     return min(30.0, 0.5 * (2**attempt))
 
 
@@ -61,41 +71,60 @@ def make_http_client(
             if target and endpoint.startswith(GOOGLE_ORIGIN):
                 endpoint = target + endpoint[len(GOOGLE_ORIGIN) :]
             started = time.monotonic()
-            for attempt in range(attempts):
+            attempt = 0
+            while True:
                 try:
                     return super().request(method, endpoint, *args, **kwargs)
                 except APIError as exc:
-                    if exc.code not in RETRY_STATUSES or attempt == attempts - 1:
-                        if exc.code in RETRY_STATUSES:
-                            raise SheetsRetriesExhaustedError(
-                                f"Google Sheets kept answering {exc.code} ({_short(exc)}) after {attempts} tries. "
-                                "Finished rows were saved; run again later to continue."
-                            ) from None
+                    if exc.code not in RETRY_STATUSES:
                         raise
-                    wait = _retry_after(exc.response, attempt)
+                    quota = exc.code == 429
+                    # A per-minute quota frees up within a minute: 429s are bounded by time only.
+                    if not quota and attempt >= attempts - 1:
+                        raise SheetsRetriesExhaustedError(
+                            f"Google Sheets kept answering {exc.code} ({_short(exc)}) after {attempts} tries. "
+                            f"{SAVED_HINT}"
+                        ) from None
+                    wait = _retry_after(exc.response, attempt, quota=quota)
+                    what = f"{exc.code} {_short(exc)}"
                 except (requests.ConnectionError, requests.Timeout) as exc:
-                    if attempt == attempts - 1:
+                    if attempt >= attempts - 1:
                         raise SourceError(
-                            f"Cannot reach Google Sheets at {target or GOOGLE_ORIGIN} ({type(exc).__name__}). "
-                            "Check the network, then run again."
+                            f"Cannot reach Google Sheets at {target or GOOGLE_ORIGIN} ({type(exc).__name__}) "
+                            f"after {attempts} tries. Check the network, then run again."
                         ) from None
                     wait = _retry_after(None, attempt)
+                    what = type(exc).__name__
+                except RefreshError as exc:
+                    raise SourceError(
+                        f"Google did not issue an access token for these credentials ({_first_line(exc)}). "
+                        "Check that the key is current (not deleted) or run "
+                        "`gcloud auth application-default login` again."
+                    ) from None
+                except TransportError as exc:
+                    raise SourceError(
+                        f"Cannot reach Google's token service ({_first_line(exc)}). Check the network."
+                    ) from None
                 if time.monotonic() - started + wait > max_seconds:
                     raise SheetsRetriesExhaustedError(
-                        f"Google Sheets is rate-limiting or failing for longer than {max_seconds:.0f}s. "
-                        "Finished rows were saved; run again later to continue."
+                        f"Google Sheets is rate-limiting or failing ({what}) for longer than "
+                        f"{max_seconds:.0f}s (retry_max_seconds). {SAVED_HINT}"
                     )
-                log.info(
-                    "Google Sheets busy; retrying in %.1fs (attempt %d of %d)", wait, attempt + 2, attempts
-                )
+                attempt += 1
+                log.info("Google Sheets busy (%s); retrying in %.1fs (attempt %d)", what, wait, attempt + 1)
                 time.sleep(wait)
-            raise AssertionError("unreachable")  # pragma: no cover
 
     return SheetsHTTPClient
 
 
 def _short(exc: APIError) -> str:
     return str(exc.error.get("status") or exc.error.get("message") or exc.code)
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of an auth error, without the token server's full response body."""
+    text = str(exc.args[0]) if exc.args else type(exc).__name__
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def load_credentials(path: Path | None) -> tuple[Any, str | None]:
