@@ -288,8 +288,18 @@ def test_row_inserted_above_mid_run_never_misplaces_a_result(emu: SheetsEmulator
     provider(delay=0.01)
     sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review", "Summary"], *reviews(60)]})
     after_first_write(emu, lambda: emu.insert_rows(sid, "Sheet1", 2, [["a row someone inserted"]]))
-    first = run(url(sid), task="summarize", output="Summary", batch_size=10, checkpoint_seconds=0.001)
+    first = run(
+        url(sid),
+        task="summarize",
+        output="Summary",
+        status_column="Status",
+        batch_size=10,
+        checkpoint_seconds=0.001,
+    )
     assert emu.values(sid, "Sheet1")[1] == ["a row someone inserted"]
+    for row in emu.values(sid, "Sheet1")[2:]:
+        # a finished row keeps "ok" after moving; rows not written say so; nothing is mislabelled
+        assert row[1:] in ([summary_of(row[0]), "ok"], ["", "changed during run"], []), row
     assert first.rows_processed == 10  # the first chunk, written before the insert
     assert first.rows_changed == 50 and first.exit_code == 1
     assert assert_beside_own_input(emu, sid, summary_of) == 10
