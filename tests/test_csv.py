@@ -65,7 +65,7 @@ def test_written_back_in_the_same_format(tmp_path: Path, name: str) -> None:
     assert results[2] == "" and all(r in LABELS for i, r in enumerate(results) if i != 2)
     assert results[0] == "positive" and results[1] == "negative"
     # Byte for byte what the same writer produces with the extra column: nothing else changed.
-    expected_rows = [ROWS[0] + ["Sentiment"]] + [a + [b] for a, b in zip(ROWS[1:], results, strict=True)]
+    expected_rows = [[*ROWS[0], "Sentiment"]] + [[*a, b] for a, b in zip(ROWS[1:], results, strict=True)]
     assert raw == _encode(_render(expected_rows, **layout), fmt)
 
 

@@ -290,3 +290,13 @@ def test_file_open_in_excel_gets_a_warning(work: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "looks open in Excel (~$reviews.xlsx exists)" in proc.stderr
     assert any("looks open in Excel" in n for n in json.loads(proc.stdout)["notices"])
+
+
+def test_temporary_files_of_a_killed_save_are_removed_by_the_next_run(work: Path) -> None:
+    stale = work / ".~reviews.k3j_9x2a.xlsx.tmp"
+    stale.write_bytes(b"half a workbook")
+    other = work / ".~reviews.x.k3j_9x2a.xlsx.tmp"  # belongs to reviews.x.xlsx: not ours
+    other.write_bytes(b"someone else's")
+    proc = run_cli("run", work / "reviews.xlsx", "--input", "Review", "--output", "Sentiment")
+    assert proc.returncode == 0, proc.stderr
+    assert not stale.exists() and other.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,7 @@ class RunLock:
         except OSError as exc:
             raise SourceError(f"Cannot create lock file {str(self.path)!r}: {exc.strerror}.") from None
         self._lock = lock
+        remove_stale_temporaries(self.target)
 
     def release(self) -> None:
         if self._lock is not None:
@@ -52,6 +54,22 @@ class RunLock:
             self._lock = None
             with contextlib.suppress(OSError):
                 self.path.unlink()
+
+
+def _temporary_pattern(target: Path) -> re.Pattern[str]:
+    # What atomic_save's mkstemp names look like for this target (8 random characters).
+    return re.compile(rf"\.~{re.escape(target.stem)}\.[a-z0-9_]{{8}}{re.escape(target.suffix)}\.tmp")
+
+
+def remove_stale_temporaries(target: Path) -> None:
+    """Delete temporary files a killed run left beside ``target`` (call only while holding its lock)."""
+    pattern = _temporary_pattern(target)
+    with contextlib.suppress(OSError):
+        for entry in target.parent.iterdir():
+            if pattern.fullmatch(entry.name):
+                log.debug("removing %s, left by an interrupted save", entry.name)
+                with contextlib.suppress(OSError):
+                    entry.unlink()
 
 
 def check_writable(target: Path) -> None:
