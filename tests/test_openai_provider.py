@@ -285,7 +285,7 @@ def test_summaries_stay_within_the_limit_and_keep_their_rows(fake: FakeOpenAI) -
     fake.script("invalid")  # one summary far too long: re-asked alone
     _report, results = run_memory(fake, notes, task="summarize", max_chars=60)
     assert results == [expected_answer("summarize", n, max_chars=60) for n in notes]
-    assert [r["items"] for r in fake.requests] == [5, 1, 2]
+    assert [r["items"] for r in fake.requests] == [7, 1]
 
 
 def test_reasoning_models_get_effort_and_completion_cap_not_temperature(fake: FakeOpenAI) -> None:

@@ -130,7 +130,7 @@ class OpenAIProvider(Provider):
 
     # ------------------------------------------------------------ sizes and estimates
     def default_batch_size(self, task: Task) -> int:
-        return 100 if task.is_label_task else 5
+        return 100 if task.is_label_task else 8
 
     def default_max_batch_tokens(self, task: Task) -> int:
         return 8000 if task.is_label_task else 6000
