@@ -163,7 +163,7 @@ def test_a_second_run_while_one_is_running_is_refused(
     first = _start_slow(tmp_path, book)
     try:
         _wait_for_checkpoint(book, first)
-        proc, report = run_json("run", book, *ARGS)
+        proc, _ = run_json("run", book, *ARGS)
         assert proc.returncode == 2
         assert "Another sheets-ai run is already writing book.xlsx" in proc.stderr
     finally:
