@@ -307,3 +307,8 @@ def test_summary_of_50k_characters_is_fast() -> None:
         elapsed = time.perf_counter() - start
         assert 0 < len(result) <= 300
         assert elapsed < 0.5, elapsed
+
+
+def test_a_negation_does_not_cross_a_sentence_end() -> None:
+    # VADER on the whole text flips "Terrible" after "never answered." and calls this positive.
+    assert SentimentAnalyzer().label("Broken on arrival and support never answered. Terrible.") == "negative"

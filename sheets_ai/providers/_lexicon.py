@@ -10,6 +10,8 @@ def word_set(text: str) -> frozenset[str]:
 
 # Words common in product/service reviews that VADER's lexicon lacks (scale -4..4, like VADER's own).
 EN_EXTRA: dict[str, float] = {
+    # Topic words VADER scores as positive but reviews use neutrally ("support never answered").
+    "support": 0.0,
     "buggy": -1.5,
     "glitchy": -1.5,
     "laggy": -1.4,

@@ -71,7 +71,6 @@ class SentimentAnalyzer:
 
     def _tally_en(self, text: str) -> _Tally:
         vader = self._get_vader()
-        whole = vader.polarity_scores(text)
         clauses = [c for s in split_sentences(text) for c in _EN_CLAUSE_RE.split(s) if c and c.strip()]
         scored = [(vader.polarity_scores(c), len(c.split())) for c in clauses]
         compounds = [score["compound"] for score, _ in scored]
@@ -89,7 +88,12 @@ class SentimentAnalyzer:
                 clear_neg = 0
             else:
                 clear_pos = 0
-        return _Tally(clear_pos, clear_neg, whole["compound"])
+        # Overall tone: sentences scored one by one, weighted by length. VADER on the whole text lets a
+        # negation cross a sentence end ("… never answered. Terrible." scores positive).
+        sentences = split_sentences(text) or [text]
+        weights = [max(1, len(s.split())) for s in sentences]
+        overall = sum(vader.polarity_scores(s)["compound"] * w for s, w in zip(sentences, weights, strict=True))
+        return _Tally(clear_pos, clear_neg, overall / sum(weights))
 
     def _get_vader(self) -> Any:
         if self._vader is None:
