@@ -118,7 +118,7 @@ class RateLimiter:
                     continue
                 bucket.refill(now)
                 bucket.level = min(bucket.level, float(remaining))
-                if remaining <= 0:
+                if remaining <= 0 and kind == "requests":  # tokens: the bucket level already waits
                     reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
                     if reset is not None:
                         self._hold_until = max(self._hold_until, now + min(reset, 60.0))
