@@ -17,6 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import SheetNotFoundError, SourceError
 from ._files import RunLock, atomic_save, check_writable, warn_if_open_in_excel
+from ._numfmt import format_value
 from .base import (
     InputCell,
     Table,
@@ -259,7 +260,7 @@ class XlsxTable(Table):
             ):
                 formula_rows.append(row)
             else:
-                item.text = display_text(value)
+                item.text = format_value(value, in_cell.number_format)
             if out_cell.data_type == "e":
                 item.output = str(out_cell.value)
             if isinstance(out_cell, MergedCell):
@@ -285,7 +286,7 @@ class XlsxTable(Table):
                 if getattr(cell, "data_type", None) == "e":
                     item.error = str(cell.value)
                 else:
-                    item.text = display_text(cell.value)
+                    item.text = format_value(cell.value, getattr(cell, "number_format", None))
                     if item.text is None:
                         item.error = "formula without a cached value (open and save the file in Excel)"
         finally:
