@@ -147,7 +147,7 @@ def test_numbers_dates_booleans_are_sent_as_displayed_text(tmp_path: Path, use_p
     assert column_values(path, "B") == [
         "[42]",
         "[3.5]",
-        "[2024-03-01]",
+        "[2024-03-01 0:00:00]",  # openpyxl's default datetime format is yyyy-mm-dd h:mm:ss, as Excel shows it
         "[2024-03-01 14:30:00]",
         "[TRUE]",
         "[FALSE]",
