@@ -21,6 +21,7 @@ from .cache import ResultCache, cache_key
 from .config import RunConfig
 from .errors import Interrupted, SheetsAIError
 from .planning import PlannedRow, pack_batches, plan_rows, select_rows
+from .prompts import PROTOCOL_VERSION
 from .providers import get_provider
 from .providers.base import BatchAnswer, BatchItem, Provider, Usage
 from .report import Failure, RunReport
@@ -31,7 +32,6 @@ from .tokens import count_tokens, truncate_to_tokens
 
 log = logging.getLogger("sheets_ai")
 ProgressCallback = Callable[[int, int], None]
-PROTOCOL_VERSION = "1"
 PREVIEW_ROWS = 5
 
 # Re-ask levels: the first batch, then only the bad rows together, then one row per request.
