@@ -215,7 +215,7 @@ def main() -> None:
             rows.append((name, m, len(long_)))
         sweep = {b: run_protocol(server, short, "sentiment", batch_size=b) for b in (10, 25, 50, 100, 200)}
         s_sweep = {
-            b: run_protocol(server, long_, "summarize", max_chars=200, batch_size=b) for b in (1, 2, 5, 10)
+            b: run_protocol(server, long_, "summarize", max_chars=200, batch_size=b) for b in (1, 2, 5, 8, 12)
         }
     shapes = label_shapes([sentiment(t) for t in short], default_batch)
 

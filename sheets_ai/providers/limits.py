@@ -2,7 +2,8 @@
 
 Two token buckets refill continuously at ``rpm/60`` and ``tpm/60`` per second and hold a few seconds' worth
 (``burst_seconds``), so requests are spread out instead of sent in one burst that the server would refuse.
-After each response the limiter follows the server's ``x-ratelimit-*`` headers: a lower ``limit`` lowers the
+After each response, tokens reserved but not used are given back, and the limiter follows the server's
+``x-ratelimit-*`` headers (applied after the refund, so the server has the last word): a lower ``limit`` lowers the
 refill rate, a lower ``remaining`` lowers the bucket, and a 429's ``retry-after`` holds every worker back.
 """
 
@@ -104,6 +105,15 @@ class RateLimiter:
         """Keep every worker from sending for ``seconds`` (after a 429 with retry-after)."""
         with self._cond:
             self._hold_until = max(self._hold_until, self._clock() + max(0.0, seconds))
+
+    def settle(self, reserved: int, used: int) -> None:
+        """Give back tokens reserved for a request but not used (the answer was shorter than expected)."""
+        if used >= reserved:
+            return
+        with self._cond:
+            self._tokens.refill(self._clock())
+            self._tokens.level = min(self._tokens.capacity, self._tokens.level + reserved - used)
+            self._cond.notify_all()
 
     def update(self, headers: Mapping[str, str]) -> None:
         """Follow the server's ``x-ratelimit-limit/remaining/reset-{requests,tokens}`` headers."""

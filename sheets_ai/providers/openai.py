@@ -270,8 +270,11 @@ class OpenAIProvider(Provider):
                         self.limiter.update(exc.response.headers)
                         raise
                     self._reached = True
+                    completion = raw.parse()
+                    if completion.usage is not None:
+                        self.limiter.settle(tokens, completion.usage.total_tokens)
                     self.limiter.update(raw.headers)
-                    return raw.parse()
+                    return completion
         except openai.APIError as exc:
             raise self._translate(exc, retrying.statistics.get("attempt_number", 1)) from None
         raise ProviderError("The OpenAI request was not attempted.")  # pragma: no cover
