@@ -29,7 +29,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -37,47 +36,11 @@ from .. import pricing
 from ..prompts import ParsedRequest, parse_request, render_answer
 from ..tokens import count_tokens
 from ._openai_answers import REFUSE_MARK, expected_answer
+from ._openai_wire import Bucket, Reply, duration, error, mask_key
 
 ITEM_FAULTS = ("drop", "duplicate", "invalid", "length", "malformed")
 TRANSIENT_FAULTS = ("429", "500", "503")
 CHAOS_FAULTS = TRANSIENT_FAULTS + ITEM_FAULTS
-
-
-def _duration(seconds: float) -> str:
-    return f"{round(seconds * 1000)}ms" if seconds < 1 else f"{seconds:.3f}s"
-
-
-def mask_key(key: str) -> str:
-    """How OpenAI echoes a rejected key: a few characters at each end, never the whole key."""
-    return key[:3] + "*" * max(0, len(key) - 7) + key[-4:] if len(key) > 10 else "*" * len(key)
-
-
-@dataclass
-class _Bucket:
-    per_minute: float
-    burst_seconds: float
-    level: float = -1.0
-    stamp: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        self.capacity = self.per_minute * self.burst_seconds / 60.0
-        self.level = self.capacity
-
-    def refill(self, now: float) -> None:
-        self.level = min(self.capacity, self.level + (now - self.stamp) * self.per_minute / 60.0)
-        self.stamp = now
-
-    def seconds_until(self, amount: float) -> float:
-        need = min(amount, self.capacity) - self.level
-        return max(0.0, need * 60.0 / self.per_minute)
-
-
-@dataclass
-class Reply:
-    status: int
-    body: dict[str, Any] | str
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
 
 
 class FakeOpenAI:
@@ -102,8 +65,8 @@ class FakeOpenAI:
         self.latency, self.retry_after, self.chaos = latency, retry_after, chaos
         self.api_key = api_key
         self.models = set(models) if models is not None else set(pricing.known_models())
-        self._requests_bucket = _Bucket(rpm, burst_seconds) if rpm else None
-        self._tokens_bucket = _Bucket(tpm, burst_seconds) if tpm else None
+        self._requests_bucket = Bucket(rpm, burst_seconds) if rpm else None
+        self._tokens_bucket = Bucket(tpm, burst_seconds) if tpm else None
         self._faults: list[str] = []
         self._seen_prefixes: set[str] = set()
         self._lock = threading.Lock()
@@ -179,11 +142,11 @@ class FakeOpenAI:
     def _answer(self, path: str, headers: dict[str, str], raw: bytes, record: dict[str, Any]) -> Reply:
         if not path.rstrip("/").endswith("/chat/completions"):
             record["outcome"] = "404"
-            return _error(404, f"Unknown path {path}", "invalid_request_error", "unknown_url")
+            return error(404, f"Unknown path {path}", "invalid_request_error", "unknown_url")
         key = headers.get("authorization", "").removeprefix("Bearer ").strip()
         if self.api_key is not None and key != self.api_key:
             record["outcome"] = "401"
-            return _error(
+            return error(
                 401,
                 f"Incorrect API key provided: {mask_key(key)}.",
                 "invalid_request_error",
@@ -194,7 +157,7 @@ class FakeOpenAI:
             messages = body["messages"]
         except (ValueError, KeyError, TypeError):
             record["outcome"] = "400"
-            return _error(
+            return error(
                 400, "We could not parse the JSON body of your request.", "invalid_request_error", None
             )
         model = str(body.get("model", ""))
@@ -202,28 +165,28 @@ class FakeOpenAI:
         fault = self._next_fault()
         record["outcome"] = fault
         if model not in self.models or fault == "404":
-            return _error(
+            return error(
                 404,
                 f"The model `{model}` does not exist or you do not have access to it.",
                 "invalid_request_error",
                 "model_not_found",
             )
         if fault == "401":
-            return _error(
+            return error(
                 401,
                 f"Incorrect API key provided: {mask_key(key)}.",
                 "invalid_request_error",
                 "invalid_api_key",
             )
         if fault == "insufficient_quota":
-            return _error(
+            return error(
                 429,
                 "You exceeded your current quota, please check your plan and billing details.",
                 "insufficient_quota",
                 "insufficient_quota",
             )
         if fault in ("408", "500", "503"):
-            return _error(
+            return error(
                 int(fault),
                 "The server had an error while processing your request.",
                 "server_error",
@@ -231,7 +194,7 @@ class FakeOpenAI:
                 self.retry_after if fault != "500" else None,
             )
         if fault == "429":
-            return _error(
+            return error(
                 429,
                 "Rate limit reached for requests. Please try again shortly.",
                 "requests",
@@ -331,9 +294,9 @@ class FakeOpenAI:
                     if self._tokens_bucket and self._tokens_bucket.seconds_until(tokens) > 0
                     else "requests"
                 )
-                reply = _error(
+                reply = error(
                     429,
-                    f"Rate limit reached for {kind}. Please try again in {_duration(wait)}.",
+                    f"Rate limit reached for {kind}. Please try again in {duration(wait)}.",
                     kind,
                     "rate_limit_exceeded",
                     wait,
@@ -357,17 +320,8 @@ class FakeOpenAI:
                 continue
             headers[f"x-ratelimit-limit-{kind}"] = str(int(bucket.per_minute))
             headers[f"x-ratelimit-remaining-{kind}"] = str(max(0, int(bucket.level)))
-            headers[f"x-ratelimit-reset-{kind}"] = _duration(bucket.seconds_until(bucket.capacity))
+            headers[f"x-ratelimit-reset-{kind}"] = duration(bucket.seconds_until(bucket.capacity))
         return headers
-
-
-def _error(status: int, message: str, kind: str, code: str | None, retry_after: float | None = None) -> Reply:
-    headers: dict[str, str] = {}
-    if retry_after is not None:
-        headers["retry-after-ms"] = str(round(retry_after * 1000))
-        headers["retry-after"] = str(max(1, round(retry_after)))
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return Reply(status, body, headers)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -385,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
             ]
             self._send(Reply(200, {"object": "list", "data": data}))
         else:
-            self._send(_error(404, f"Unknown path {self.path}", "invalid_request_error", "unknown_url"))
+            self._send(error(404, f"Unknown path {self.path}", "invalid_request_error", "unknown_url"))
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
