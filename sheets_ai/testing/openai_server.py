@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import socket
 import threading
 import time
 from collections import Counter
@@ -327,6 +328,11 @@ class FakeOpenAI:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAI
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: requests are recorded in ``FakeOpenAI.requests`` instead."""
