@@ -83,14 +83,12 @@ class RunReport:
             details.append(f"{self.rows_failed} failed")
         if self.rows_remaining:
             details.append(f"{self.rows_remaining} not done (rerun to continue)")
-        if self.requests or self.cost_usd:
+        if (self.requests or self.cost_usd) and not self.dry_run:
             details.append(
                 f"{self.requests} requests, {self.prompt_tokens}+{self.completion_tokens} tokens, "
                 f"${self.cost_usd:.4f}"
             )
-        if self.dry_run and self.estimated_cost_usd is not None:
-            details.append(f"{self.batches} batches, estimated ${self.estimated_cost_usd:.4f}")
-        elif self.dry_run:
+        if self.dry_run:
             details.append(f"{self.batches} batches")
         if details:
             lines.append("  " + "; ".join(details))

@@ -84,7 +84,7 @@ def test_created_output_header_copies_the_input_header_style(work: Path) -> None
         "run", work / "reviews.xlsx", "--input", " review ", "--output", "Sentiment", "--provider", "local"
     )
     assert proc.returncode == 0, proc.stderr
-    assert "Created column F 'Sentiment'" in proc.stderr
+    assert "New column F 'Sentiment'" in proc.stderr
     ws = openpyxl.load_workbook(work / "reviews.xlsx")["Reviews"]
     new, model = ws["F1"], ws["B1"]
     assert new.value == "Sentiment"

@@ -195,7 +195,7 @@ def test_columns_by_letter_or_header_and_a_missing_output_header_is_created(emu:
         "Book", {"Sheet1": [["Date", "Review", "Stars"], *[["2024", r[0], 5] for r in reviews(3)]]}
     )
     report = run(url(sid), input="B", output="Sentiment")
-    assert any("Creating column D 'Sentiment'" in n for n in report.notices)
+    assert any("New column D 'Sentiment'" in n for n in report.notices)
     values = emu.values(sid, "Sheet1")
     assert values[0] == ["Date", "Review", "Stars", "Sentiment"]
     assert [r[3] for r in values[1:]] == ["positive", "negative", "positive"]

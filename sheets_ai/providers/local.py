@@ -42,6 +42,9 @@ class LocalProvider(Provider):
     def default_max_row_tokens(self, task: Task) -> int:
         return 10_000_000
 
+    def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
+        return Usage()  # no requests, no tokens, no cost
+
     def run(
         self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None = None
     ) -> BatchAnswer:

@@ -92,7 +92,9 @@ class SentimentAnalyzer:
         # negation cross a sentence end ("… never answered. Terrible." scores positive).
         sentences = split_sentences(text) or [text]
         weights = [max(1, len(s.split())) for s in sentences]
-        overall = sum(vader.polarity_scores(s)["compound"] * w for s, w in zip(sentences, weights, strict=True))
+        overall = sum(
+            vader.polarity_scores(s)["compound"] * w for s, w in zip(sentences, weights, strict=True)
+        )
         return _Tally(clear_pos, clear_neg, overall / sum(weights))
 
     def _get_vader(self) -> Any:

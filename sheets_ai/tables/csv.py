@@ -189,7 +189,7 @@ class CsvTable(Table):
         if created:
             self._pending_headers.append((header_row, self._output_col, output_column.strip()))
             notices.append(
-                f"Created column {column_index_to_letter(self._output_col)} {output_column.strip()!r}."
+                f"New column {column_index_to_letter(self._output_col)} {output_column.strip()!r} for the results."
             )
         if made and self._status_col is not None and status_column:
             self._pending_headers.append((header_row, self._status_col, status_column.strip()))

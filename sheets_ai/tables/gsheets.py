@@ -188,7 +188,7 @@ class GoogleSheetTable(Table):
             self._pending_headers[self._out_col] = output_column.strip()
             headers.append(output_column.strip())
             notices.append(
-                f"Creating column {column_index_to_letter(self._out_col)} {output_column.strip()!r}."
+                f"New column {column_index_to_letter(self._out_col)} {output_column.strip()!r} for the results."
             )
         if status_column:
             col, made = resolve_output_column(status_column, headers, header_row=header_row)

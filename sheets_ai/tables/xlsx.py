@@ -223,7 +223,7 @@ class XlsxTable(Table):
         notices = list(self.notices)
         if created:
             notices.append(
-                f"Created column {column_index_to_letter(self._output_col)} {output_column.strip()!r} "
+                f"New column {column_index_to_letter(self._output_col)} {output_column.strip()!r} "
                 f"for the results."
             )
         return TableData(
