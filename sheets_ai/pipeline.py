@@ -36,6 +36,7 @@ PREVIEW_ROWS = 5
 
 # Re-ask levels: the first batch, then only the bad rows together, then one row per request.
 FIRST, REASK, SINGLE = 0, 1, 2
+SINGLE_TRIES = 2  # one-row requests per row before it is reported failed
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Job:
     level: int = FIRST
     feedback: dict[int, str] = field(default_factory=dict)  # row -> why its last answer was rejected
     estimate: Usage | None = None
+    tries: int = 1  # requests made at this level for these rows
 
 
 @contextlib.contextmanager
@@ -80,6 +82,7 @@ class _Run:
         self.cache: ResultCache | None = None
         self.cache_keys: dict[int, str] = {}
         self.inflight_cost = 0.0
+        self._budget_left: int | None = None
 
     # ---------------------------------------------------------------- the run
     def execute(self) -> RunReport:
@@ -193,7 +196,7 @@ class _Run:
         fingerprint = self.task.fingerprint()
         for p in planned:
             self.cache_keys[p.row] = cache_key(
-                provider=provider.name,
+                provider=provider.cache_namespace,
                 model=provider.model,
                 task_fingerprint=fingerprint,
                 protocol=PROTOCOL_VERSION,
@@ -252,12 +255,13 @@ class _Run:
         self._tick()
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sheets-ai")
         try:
+            stop_error: BaseException | None = None
             while queue or pending:
-                while queue and len(pending) < workers:
+                while queue and len(pending) < workers and stop_error is None:
                     job = queue.popleft()
                     if not self._within_budget(provider, job):
                         queue.appendleft(job)
-                        self._stop_for_budget(queue, pending)
+                        self._budget_left = sum(len(j.rows) for j in queue)
                         queue.clear()
                         break
                     items = self._items(job.rows)
@@ -270,11 +274,29 @@ class _Run:
                     job = pending.pop(future)
                     if job.estimate is not None:
                         self.inflight_cost -= job.estimate.cost_usd
-                    queue.extendleft(reversed(self._handle(job, future.result())))
+                    try:
+                        answer = future.result()
+                    except SheetsAIError as exc:
+                        # Stop sending, but keep what the requests already in flight bring back (and paid for).
+                        if stop_error is None:
+                            stop_error = exc
+                            queue.clear()
+                        continue
+                    follow_up = self._handle(job, answer)
+                    if stop_error is None:
+                        queue.extendleft(reversed(follow_up))
                     self._tick()
                 if time.monotonic() - last_save >= config.checkpoint_seconds:
                     self._save(table)
                     last_save = time.monotonic()
+            if stop_error is not None:
+                raise stop_error
+            if self._budget_left is not None:
+                self.report.stopped = (
+                    f"budget: the next request would take the cost past --max-cost ${self.config.max_cost:.4f} "
+                    f"(spent ${self.usage.cost_usd:.4f}); {self._budget_left} rows not sent. "
+                    "Raise --max-cost and run again to continue."
+                )
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
 
@@ -287,14 +309,6 @@ class _Run:
             return False
         self.inflight_cost += job.estimate.cost_usd
         return True
-
-    def _stop_for_budget(self, queue: deque[Job], pending: dict[Future[BatchAnswer], Job]) -> None:
-        left = sum(len(j.rows) for j in queue)
-        self.report.stopped = (
-            f"budget: the next batch would take the cost past --max-cost ${self.config.max_cost:.4f} "
-            f"(spent ${self.usage.cost_usd:.4f}); {left} rows not sent. Raise --max-cost to continue."
-        )
-        log.warning("%s", self.report.stopped)
 
     def _handle(self, job: Job, answer: BatchAnswer) -> list[Job]:
         """Record good answers; return follow-up jobs for rows that must be asked again."""
@@ -333,11 +347,12 @@ class _Run:
         if not bad:
             return []
         retry = [p for p in rows if p.row in bad]
-        final = job.level == SINGLE or answer.refusal is not None
-        if final:
+        if answer.refusal is not None or (job.level == SINGLE and job.tries >= SINGLE_TRIES):
             for p in retry:
                 self._fail(p.row, bad[p.row])
             return []
+        if job.level == SINGLE:  # a garbled or cut-off answer can be bad luck: ask once more on its own
+            return [Job([p], SINGLE, {p.row: bad[p.row]}, tries=job.tries + 1) for p in retry]
         if job.level == FIRST and len(retry) > 1:
             if len(retry) < len(rows):
                 return [Job(retry, REASK, bad)]

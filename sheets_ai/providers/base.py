@@ -63,6 +63,11 @@ class Provider(ABC):
     #: Upper bound on useful parallel requests.
     max_concurrency: int = 1
 
+    @property
+    def cache_namespace(self) -> str:
+        """Which service answered: part of every cache key, so answers never cross servers."""
+        return self.name
+
     def check(self, task: Task) -> None:  # noqa: B027 - optional hook
         """Raise a SheetsAIError now if this provider cannot run the task (missing key, unsupported task)."""
 

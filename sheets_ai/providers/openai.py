@@ -86,6 +86,11 @@ class OpenAIProvider(Provider):
         self._lock = threading.Lock()
         self._reached = False  # a request got an HTTP answer: later connection errors are transient
 
+    @property
+    def cache_namespace(self) -> str:
+        # The fake server, Azure, Ollama and OpenAI can serve the same model name with different answers.
+        return f"openai@{self.base_url}"
+
     # ------------------------------------------------------------ setup
     def _key(self) -> str | None:
         if self.config.api_key is not None and self.config.api_key.get_secret_value():
