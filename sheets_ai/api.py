@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from .config import build_config
+from .errors import UsageError
 from .tables.memory import MemoryTable
 
 log = logging.getLogger("sheets_ai")
@@ -22,6 +23,8 @@ def enrich(texts: Any, task: str = "sentiment", **options: Any) -> Any:
     """
     from .pipeline import run
 
+    if isinstance(texts, str | bytes):
+        raise UsageError("enrich() takes a list or a pandas Series of texts; wrap a single text as [text].")
     is_series = type(texts).__name__ == "Series" and hasattr(texts, "index")
     values = list(texts.tolist() if is_series else texts)
     table = MemoryTable(values)

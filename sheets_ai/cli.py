@@ -187,7 +187,13 @@ def _execute(params: dict[str, Any], *, dry_run: bool = False) -> None:
         close_bar()
         if debug:
             raise
-        _emit(getattr(exc, "report", None), as_json)
+        partial: RunReport | None = getattr(exc, "report", None)
+        if partial is not None and as_json:
+            data = partial.to_dict()
+            data.update(exit_code=exc.exit_code, error=str(exc))
+            click.echo(json.dumps(data, ensure_ascii=False))
+        elif partial is not None and (partial.rows_processed or partial.requests):
+            _emit(partial, as_json)  # the run got somewhere: say what was saved before the error line
         click.echo(f"Error: {exc}", err=True)
         if isinstance(exc, Interrupted):
             # Finished rows are saved; don't wait for in-flight requests to time out before exiting.

@@ -178,7 +178,9 @@ def _format_validation_error(exc: ValidationError, origin: Mapping[str, str]) ->
         if err["type"] == "extra_forbidden":
             parts.append(_unknown_key_message(loc, where or "options"))
             continue
-        parts.append(f"{loc.replace('_', '-')}{f' (from {where})' if where else ''}: {msg}")
+        name = loc.replace("_", "-")
+        label = f"--{name}" if not where else f"{name} (from {where})"
+        parts.append(f"{label}: {msg}")
     return "Invalid configuration: " + "; ".join(parts)
 
 

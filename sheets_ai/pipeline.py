@@ -382,6 +382,10 @@ class _Run:
             report.rows_processed += len(outcome.written)
             report.rows_changed += len(outcome.changed)
         table.flush()
+        report.output = table.location  # a save may have gone beside a file someone else changed
+        for notice in getattr(table, "notices", []):
+            if notice not in report.notices:
+                report.notices.append(notice)
         report.requests = self.usage.requests
         report.prompt_tokens = self.usage.prompt_tokens
         report.completion_tokens = self.usage.completion_tokens

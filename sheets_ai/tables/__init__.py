@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -13,12 +14,19 @@ __all__ = ["InputCell", "Table", "TableData", "WriteOutcome", "is_google_sheet",
 
 _SHEET_URL = re.compile(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)")
 _SHEET_ID = re.compile(r"^[A-Za-z0-9_-]{30,}$")
+_ANY_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 
 def is_google_sheet(source: str) -> bool:
-    return bool(_SHEET_URL.match(source)) or (bool(_SHEET_ID.match(source)) and not Path(source).exists())
+    """A Sheets URL, or a bare spreadsheet id (no such file here). Real ids are 44 characters; against the
+    emulator (SHEETS_AI_SHEETS_ENDPOINT) any id-like name without a file extension counts."""
+    if _SHEET_URL.match(source):
+        return True
+    if Path(source).exists() or not _ANY_ID.match(source):
+        return False
+    return bool(_SHEET_ID.match(source)) or bool(os.environ.get("SHEETS_AI_SHEETS_ENDPOINT"))
 
 
 def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
@@ -28,6 +36,10 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
     if config.input is None or config.output is None:
         raise UsageError("--input and --output are required, e.g. --input Review --output Sentiment.")
     if is_google_sheet(source):
+        if config.output_file is not None:
+            raise UsageError(
+                "Cannot use --output-file with a Google Sheet; results go into the sheet itself."
+            )
         from .gsheets import GoogleSheetTable
 
         return GoogleSheetTable.from_config(config, for_writing=for_writing)
@@ -35,6 +47,19 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
         raise UsageError("Cannot use --log-sheet with a file; it appends to a worksheet of a Google Sheet.")
     path = Path(source)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise SourceError(f"{source!r} is a folder. Pass an .xlsx or .csv file inside it.")
+    if config.output_file is not None:
+        out_suffix = Path(config.output_file).suffix.lower()
+        same_kind = (suffix in CSV_SUFFIXES and out_suffix in CSV_SUFFIXES) or (
+            suffix in XLSX_SUFFIXES and out_suffix == ".xlsx"
+        )
+        if not same_kind and suffix in CSV_SUFFIXES | XLSX_SUFFIXES:
+            wanted = "a .csv/.tsv/.txt" if suffix in CSV_SUFFIXES else "an .xlsx"
+            raise UsageError(
+                f"--output-file {str(config.output_file)!r}: a {suffix} source is written as {wanted} file; "
+                "choose a name with that extension."
+            )
     if config.status_column and config.status_column.strip().casefold() == config.output.strip().casefold():
         raise UsageError("Cannot use the same column for --output and --status-column.")
     if suffix in CSV_SUFFIXES:

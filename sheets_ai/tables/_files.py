@@ -124,3 +124,61 @@ def atomic_save(target: Path, save: Callable[[Path], object]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class ChangeGuard:
+    """Notices when another program rewrites the file a run is about to replace.
+
+    The lock only keeps other sheets-ai runs out; a person saving the file in Excel, or a script, can still
+    write it during a run. Replacing it then would throw their edit away.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.stamp = _stamp(path)
+
+    def changed(self) -> bool:
+        return _stamp(self.path) != self.stamp
+
+    def saved(self) -> None:
+        self.stamp = _stamp(self.path)
+
+
+def divert_path(target: Path) -> Path:
+    """A free sibling name for results that must not replace ``target``: NAME.sheets-ai[-N].ext."""
+    stem = target.stem.removesuffix(".sheets-ai")
+    suffix = ".xlsx" if target.suffix.lower() in (".xlsx", ".xlsm") else target.suffix
+    for n in range(1, 1000):
+        candidate = target.with_name(f"{stem}.sheets-ai{'' if n == 1 else f'-{n}'}{suffix}")
+        if candidate != target and not candidate.exists():
+            return candidate
+    raise SourceError(
+        f"Too many {stem}.sheets-ai-N files beside {target.name}; remove some."
+    )  # pragma: no cover
+
+
+def guarded_save(guard: ChangeGuard, save: Callable[[Path], object], notices: list[str]) -> Path:
+    """Save to the guarded file, or beside it when someone else changed it during the run."""
+    target = guard.path
+    if guard.changed():
+        new = divert_path(target)
+        message = (
+            f"{target.name} was changed by another program during the run; to keep those changes, the results "
+            f"are saved to {new.name} instead."
+        )
+        log.warning("%s", message)
+        notices.append(message)
+        guard.path = new
+        guard.stamp = None
+        target = new
+    atomic_save(target, save)
+    guard.saved()
+    return target

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import SourceError
-from ._files import RunLock, atomic_save, check_writable
+from ._files import ChangeGuard, RunLock, check_writable, guarded_save
 from .base import (
     InputCell,
     Table,
@@ -108,6 +108,7 @@ class CsvTable(Table):
             self._lock = RunLock(self.target)
             self._lock.acquire()
         try:
+            self._guard = ChangeGuard(self.target)
             raw = self.source.read_bytes()
         except PermissionError:
             self.close()
@@ -267,7 +268,8 @@ class CsvTable(Table):
         if not self._dirty or not self.for_writing:
             return
         data = self._render()
-        atomic_save(self.target, lambda tmp: tmp.write_bytes(data))
+        self.target = guarded_save(self._guard, lambda tmp: tmp.write_bytes(data), self.notices)
+        self.location = str(self.target)
         self._dirty = False
 
     def close(self) -> None:

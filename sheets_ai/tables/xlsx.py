@@ -16,7 +16,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import SheetNotFoundError, SourceError
-from ._files import RunLock, atomic_save, check_writable, warn_if_open_in_excel
+from ._files import ChangeGuard, RunLock, check_writable, guarded_save, warn_if_open_in_excel
 from ._numfmt import format_value
 from .base import (
     InputCell,
@@ -140,6 +140,7 @@ class XlsxTable(Table):
             self.notices.append(f"Continuing in {self.target.name}, which an earlier run wrote.")
         self._load_from = load_from
         try:
+            self._guard = ChangeGuard(self.target)  # stamped before loading: an edit during the load counts
             self.wb: Workbook = openpyxl.load_workbook(load_from, keep_links=True, keep_vba=False)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             self.close()
@@ -330,7 +331,8 @@ class XlsxTable(Table):
         if not self._dirty or not self.for_writing:
             return
         try:
-            atomic_save(self.target, self.wb.save)
+            self.target = guarded_save(self._guard, self.wb.save, self.notices)
+            self.location = str(self.target)
         except PermissionError:
             raise SourceError(
                 f"Cannot save {str(self.target)!r} (permission denied). Use --output-file to write a copy."
