@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from sheets_ai.providers.base import BatchAnswer, BatchItem, Provider, Usage
 from sheets_ai.tasks import Task
+from sheets_ai.testing.openai_server import FakeOpenAI
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -98,10 +99,49 @@ def run_json(*args: str | os.PathLike[str], **kwargs: Any) -> tuple[subprocess.C
 
 
 def invoke(*args: str | os.PathLike[str]) -> Result:
-    """Run the CLI in this process (so a test can hand the pipeline a test provider)."""
+    """Run the CLI in this process (so a test can watch emulators or set hooks while it runs)."""
     from sheets_ai.cli import main
 
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def fake_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """The fake OpenAI server on loopback, and a dummy OPENAI_API_KEY for runs in this process or children.
+
+    Point a run at it with ``*openai_args(fake_openai)`` (CLI) or ``provider="openai", base_url=fake.url``.
+    """
+    with FakeOpenAI(port=0, retry_after=0.05) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        yield server
+
+
+def openai_args(server: FakeOpenAI) -> tuple[str, ...]:
+    """CLI flags for a run through the real openai provider against ``server``."""
+    return ("--provider", "openai", "--base-url", server.url)
+
+
+def sent_rows(server: FakeOpenAI) -> list[list[str]]:
+    """The row texts each answered chat-completions request carried, in arrival order."""
+    from sheets_ai.prompts import parse_request
+
+    return [
+        [text for _, text in parse_request(r["body"]["messages"]).items]
+        for r in list(server.requests)
+        if "body" in r
+    ]
+
+
+def local_answers(task: str, texts: Sequence[str], **options: Any) -> list[str]:
+    """The offline analyzer's answers for ``texts``, computed here as the oracle for what a run writes."""
+    from sheets_ai.config import build_config
+    from sheets_ai.providers.base import BatchItem
+    from sheets_ai.providers.local import LocalProvider
+    from sheets_ai.tasks import build_task
+
+    built = build_task(build_config({"task": task, **options}))
+    answer = LocalProvider().run(built, [BatchItem(str(i), i, t) for i, t in enumerate(texts)])
+    return [answer.answers[str(i)] for i in range(len(texts))]
 
 
 class ScriptedProvider(Provider):

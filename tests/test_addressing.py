@@ -6,7 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import column_values, invoke, make_xlsx, run_cli
+from conftest import column_values, invoke, local_answers, make_xlsx, openai_args, run_cli, sent_rows
 
 from sheets_ai.errors import ColumnNotFoundError, UsageError
 from sheets_ai.tables.base import (
@@ -16,6 +16,8 @@ from sheets_ai.tables.base import (
     resolve_input_column,
     resolve_output_column,
 )
+from sheets_ai.testing._openai_answers import expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
 
 HEADERS = ["ID", "Review", "Stars", "Date", "Length"]
 
@@ -101,12 +103,14 @@ def test_existing_output_header_is_reused_case_insensitively(work: Path) -> None
     assert ws["F1"].value == "Sentiment"
 
 
-def test_header_called_id_is_a_header_not_column_id(tmp_path: Path, use_provider) -> None:
+def test_header_called_id_is_a_header_not_column_id(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
     path = make_xlsx(tmp_path / "ids.xlsx", [["Text", "ID"], ["first", "x-1"], ["second", "x-2"]])
-    use_provider(lambda text: f"saw {text}")
-    result = invoke("run", path, "--task", "summarize", "--input", "ID", "--output", "Out")
+    result = invoke(
+        "run", path, "--task", "summarize", "--input", "ID", "--output", "Out", *openai_args(fake_openai)
+    )
     assert result.exit_code == 0, result.output
-    assert column_values(path, "C") == ["saw x-1", "saw x-2"]
+    assert sent_rows(fake_openai) == [["x-1", "x-2"]]  # column B (header "ID"), not column ID
+    assert column_values(path, "C") == [expected_answer("summarize", t) for t in ("x-1", "x-2")]
 
 
 def test_unknown_input_header_message_lists_headers(work: Path) -> None:
@@ -143,23 +147,26 @@ def test_sheet_by_name_and_unknown_sheet_lists_sheets(work: Path) -> None:
     assert openpyxl.load_workbook(work / "reviews.xlsx")["Reviews"]["F1"].value == "Sentiment"
 
 
-def test_header_row_option(tmp_path: Path, use_provider) -> None:
+def test_header_row_option(tmp_path: Path) -> None:
+    comments = ["I love it, great value", "Broken and awful, a terrible buy"]
     path = make_xlsx(
         tmp_path / "titled.xlsx",
-        [["Quarterly feedback"], [], ["When", "Comment"], ["Mon", "good"], ["Tue", "bad"]],
+        [["Quarterly feedback"], [], ["When", "Comment"], ["Mon", comments[0]], ["Tue", comments[1]]],
     )
-    use_provider(lambda text: text.upper())
     result = invoke(
-        "run", path, "--task", "summarize", "--header-row", "3", "--input", "comment", "--output", "Loud"
-    )
+        "run", path, "--task", "sentiment", "--header-row", "3", "--input", "comment", "--output", "Mood",
+        "--provider", "local",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
+    moods = local_answers("sentiment", comments)
+    assert moods[0] != moods[1]  # so a result in the wrong row would show
     ws = openpyxl.load_workbook(path).active
     assert [[c.value for c in row] for row in ws.iter_rows()] == [
         ["Quarterly feedback", None, None],
         [None, None, None],
-        ["When", "Comment", "Loud"],
-        ["Mon", "good", "GOOD"],
-        ["Tue", "bad", "BAD"],
+        ["When", "Comment", "Mood"],
+        ["Mon", comments[0], moods[0]],
+        ["Tue", comments[1], moods[1]],
     ]
 
 
