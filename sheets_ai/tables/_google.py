@@ -1,7 +1,7 @@
 """Google Sheets plumbing: credentials, an endpoint override for the emulator, and one bounded retry layer.
 
-gspread's own ``BackOffHTTPClient`` retries without end; ours retries 429 and 5xx a bounded number of times,
-honouring ``Retry-After``, then stops with a message that says what happened.
+gspread's own ``BackOffHTTPClient`` retries without end; ours (tenacity) retries 429 and 5xx a bounded number
+of times and seconds, honouring ``Retry-After``, then stops with a message that says what happened.
 """
 
 from __future__ import annotations
@@ -13,20 +13,23 @@ import random
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import gspread
 import requests
 from google.auth.exceptions import RefreshError, TransportError
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
+from tenacity import RetryCallState, Retrying
 
-from ..errors import ProviderError, SourceError
+from ..errors import ProviderError, SourceError, UsageError
 
 log = logging.getLogger("sheets_ai")
 
 #: Least privilege: read and write spreadsheets, nothing in Drive.
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 ENDPOINT_ENV = "SHEETS_AI_SHEETS_ENDPOINT"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 GOOGLE_ORIGIN = "https://sheets.googleapis.com"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 SAVED_HINT = "Rows written before this stop are kept; run the same command again to finish the rest."
@@ -56,6 +59,48 @@ def _retry_after(response: requests.Response | None, attempt: int, *, quota: boo
     return min(30.0, 0.5 * (2**attempt))
 
 
+class _RetryPolicy:
+    """One bounded retry layer (tenacity): 429 and 5xx, honouring Retry-After.
+
+    429s are bounded by time only (a per-minute quota frees up within a minute); 5xx and connection errors
+    also by ``attempts``. Every wait is counted against ``max_seconds`` before it is slept.
+    """
+
+    def __init__(self, attempts: int, max_seconds: float, idempotent: bool) -> None:
+        self.attempts, self.max_seconds, self.idempotent = attempts, max_seconds, idempotent
+        self.started = time.monotonic()
+        self._next_wait = 0.0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def retry(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, APIError):
+            return exc.code == 429 or (exc.code in RETRY_STATUSES and self.idempotent)
+        return isinstance(exc, requests.ConnectionError | requests.Timeout) and self.idempotent
+
+    def stop(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        quota = isinstance(exc, APIError) and exc.code == 429
+        response = exc.response if isinstance(exc, APIError) else None
+        self._next_wait = _retry_after(response, state.attempt_number - 1, quota=quota)
+        if not quota and state.attempt_number >= self.attempts:
+            return True
+        return self.elapsed() + self._next_wait > self.max_seconds
+
+    def wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        what = f"{exc.code} {_short(exc)}" if isinstance(exc, APIError) else type(exc).__name__
+        log.info(
+            "Google Sheets busy (%s); retrying in %.1fs (attempt %d)",
+            what,
+            self._next_wait,
+            state.attempt_number + 1,
+        )
+        return self._next_wait
+
+
 def make_http_client(
     endpoint: str | None, *, attempts: int, max_seconds: float, timeout: float
 ) -> type[HTTPClient]:
@@ -70,49 +115,39 @@ def make_http_client(
         def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
             if target and endpoint.startswith(GOOGLE_ORIGIN):
                 endpoint = target + endpoint[len(GOOGLE_ORIGIN) :]
-            started = time.monotonic()
-            attempt = 0
-            while True:
-                try:
-                    return super().request(method, endpoint, *args, **kwargs)
-                except APIError as exc:
-                    if exc.code not in RETRY_STATUSES:
-                        raise
-                    quota = exc.code == 429
-                    # A per-minute quota frees up within a minute: 429s are bounded by time only.
-                    if not quota and attempt >= attempts - 1:
-                        raise SheetsRetriesExhaustedError(
-                            f"Google Sheets kept answering {exc.code} ({_short(exc)}) after {attempts} tries. "
-                            f"{SAVED_HINT}"
-                        ) from None
-                    wait = _retry_after(exc.response, attempt, quota=quota)
-                    what = f"{exc.code} {_short(exc)}"
-                except (requests.ConnectionError, requests.Timeout) as exc:
-                    if attempt >= attempts - 1:
-                        raise SourceError(
-                            f"Cannot reach Google Sheets at {target or GOOGLE_ORIGIN} ({type(exc).__name__}) "
-                            f"after {attempts} tries. Check the network, then run again."
-                        ) from None
-                    wait = _retry_after(None, attempt)
-                    what = type(exc).__name__
-                except RefreshError as exc:
-                    raise SourceError(
-                        f"Google did not issue an access token for these credentials ({_first_line(exc)}). "
-                        "Check that the key is current (not deleted) or run "
-                        "`gcloud auth application-default login` again."
-                    ) from None
-                except TransportError as exc:
-                    raise SourceError(
-                        f"Cannot reach Google's token service ({_first_line(exc)}). Check the network."
-                    ) from None
-                if time.monotonic() - started + wait > max_seconds:
-                    raise SheetsRetriesExhaustedError(
-                        f"Google Sheets is rate-limiting or failing ({what}) for longer than "
-                        f"{max_seconds:.0f}s (retry_max_seconds). {SAVED_HINT}"
-                    )
-                attempt += 1
-                log.info("Google Sheets busy (%s); retrying in %.1fs (attempt %d)", what, wait, attempt + 1)
-                time.sleep(wait)
+            # An append that failed with a 5xx or timed out may have been applied: retrying could add the
+            # row twice. A 429 was refused before anything happened, so that one is retried.
+            idempotent = not (method.lower() == "post" and ":append" in endpoint)
+            policy = _RetryPolicy(attempts, max_seconds, idempotent)
+            retrying = Retrying(retry=policy.retry, stop=policy.stop, wait=policy.wait, reraise=True)
+            try:
+                for attempt in retrying:
+                    with attempt:
+                        return super().request(method, endpoint, *args, **kwargs)
+            except APIError as exc:
+                if exc.code not in RETRY_STATUSES:
+                    raise
+                tries = retrying.statistics.get("attempt_number", 1)
+                raise SheetsRetriesExhaustedError(
+                    f"Google Sheets kept answering {exc.code} ({_short(exc)}) after {tries} tries. {SAVED_HINT}"
+                ) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                tries = retrying.statistics.get("attempt_number", 1)
+                raise SourceError(
+                    f"Cannot reach Google Sheets at {target or GOOGLE_ORIGIN} ({type(exc).__name__}) "
+                    f"after {tries} tries. Check the network, then run again. {SAVED_HINT}"
+                ) from None
+            except RefreshError as exc:
+                raise SourceError(
+                    f"Google did not issue an access token for these credentials ({_first_line(exc)}). "
+                    "Check that the key is current (not deleted) or run "
+                    "`gcloud auth application-default login` again."
+                ) from None
+            except TransportError as exc:
+                raise SourceError(
+                    f"Cannot reach Google's token service ({_first_line(exc)}). Check the network."
+                ) from None
+            raise AssertionError("unreachable")  # pragma: no cover
 
     return SheetsHTTPClient
 
@@ -193,8 +228,13 @@ def _from_file(path: Path) -> tuple[Any, str | None]:
 def make_client(
     path: Path | None, *, attempts: int, max_seconds: float, timeout: float
 ) -> tuple[gspread.Client, str | None]:
+    endpoint = os.environ.get(ENDPOINT_ENV)
+    explicit = path or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if endpoint and explicit and urlparse(endpoint).hostname not in LOOPBACK_HOSTS:
+        raise UsageError(
+            f"{ENDPOINT_ENV} points at {urlparse(endpoint).hostname}, which is not this machine: refusing to "
+            "send Google credentials there. Unset it to use Google, or point it at a local emulator."
+        )
     creds, email = load_credentials(path)
-    http = make_http_client(
-        os.environ.get(ENDPOINT_ENV), attempts=attempts, max_seconds=max_seconds, timeout=timeout
-    )
+    http = make_http_client(endpoint, attempts=attempts, max_seconds=max_seconds, timeout=timeout)
     return gspread.Client(creds, http_client=http), email
