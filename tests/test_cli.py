@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import openpyxl
-from conftest import column_values, invoke, run_cli, run_json
+from conftest import column_values, invoke, openai_args, run_cli, run_json
+
+from sheets_ai.testing._openai_answers import expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
 
 REPORT_KEYS = {
     "rows_total",
@@ -66,20 +69,36 @@ def test_dry_run_writes_nothing_and_previews(work: Path) -> None:
     assert path.read_bytes() == before
 
 
-def test_failed_rows_exit_1_and_are_reported_while_others_are_written(work: Path, use_provider) -> None:
-    use_provider(lambda text: "banana" if text.startswith("Worst customer support") else "neutral")
-    result = invoke("run", work / "reviews.xlsx", "--input", "Review", "--output", "Sentiment", "--json")
+# Batches of 13 rows, one at a time: the fake server's "invalid" fault garbles the middle row of the first
+# batch, row 8, and the two one-row re-asks after it, so row 8 fails and every other row is answered.
+FAIL_ROW_8 = ("--batch-size", "13", "--concurrency", "1")
+INVALID_THRICE = ("invalid", "invalid", "invalid")
+
+
+def test_failed_rows_exit_1_and_are_reported_while_others_are_written(
+    work: Path, fake_openai: FakeOpenAI
+) -> None:
+    book = work / "reviews.xlsx"
+    args = ("run", book, "--input", "Review", "--output", "Sentiment", *openai_args(fake_openai), *FAIL_ROW_8)
+    fake_openai.script(*INVALID_THRICE)
+    result = invoke(*args, "--json")
     assert result.exit_code == 1
+    assert fake_openai.counts()["invalid"] == 3
     report = json.loads(result.stdout)
     assert report["rows_failed"] == 1 and report["rows_processed"] == 58
     (failure,) = report["failures"]
-    assert failure["row"] == 8 and "'banana' is not one of" in failure["reason"]
-    results = column_values(work / "reviews.xlsx", "F", sheet="Reviews")
-    assert results[6] is None and results.count("neutral") == 58
+    assert failure["row"] == 8 and "'x' is not one of" in failure["reason"]
+    reviews = column_values(book, "B", sheet="Reviews")
+    results = column_values(book, "F", sheet="Reviews")
+    assert results[6] is None
+    assert [r for i, r in enumerate(results) if i != 6 and reviews[i]] == [
+        expected_answer("sentiment", t) for i, t in enumerate(reviews) if i != 6 and t
+    ]
 
     # The human summary names the row and why.
-    result = invoke("run", work / "reviews.xlsx", "--input", "Review", "--output", "Sentiment")
-    assert result.exit_code == 1 and "row 8: 'banana' is not one of" in result.output
+    fake_openai.script(*INVALID_THRICE)
+    result = invoke(*args)
+    assert result.exit_code == 1 and "row 8: 'x' is not one of" in result.output
 
 
 def test_debug_shows_a_traceback_for_a_user_error_and_normal_mode_does_not(work: Path) -> None:
@@ -125,19 +144,13 @@ def test_quiet_hides_notices_but_not_the_summary(work: Path) -> None:
     assert proc.stderr == "" and proc.stdout.startswith("Processed 59")
 
 
-def test_status_column(work: Path, use_provider) -> None:
-    use_provider(lambda text: "banana" if text.startswith("Worst customer support") else "positive")
+def test_status_column(work: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(*INVALID_THRICE)
     result = invoke(
-        "run",
-        work / "reviews.xlsx",
-        "--input",
-        "Review",
-        "--output",
-        "Sentiment",
-        "--status-column",
-        "Status",
-    )
+        "run", work / "reviews.xlsx", "--input", "Review", "--output", "Sentiment",
+        "--status-column", "Status", *openai_args(fake_openai), *FAIL_ROW_8,
+    )  # fmt: skip
     assert result.exit_code == 1
     ws = openpyxl.load_workbook(work / "reviews.xlsx")["Reviews"]
     assert (ws["F1"].value, ws["G1"].value) == ("Sentiment", "Status")
-    assert ws["G2"].value == "ok" and ws["G8"].value.startswith("error: 'banana'")
+    assert ws["G2"].value == "ok" and ws["G8"].value.startswith("error: 'x' is not one of")
