@@ -9,7 +9,10 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import invoke, run_cli, run_json
+from conftest import invoke, openai_args, run_cli, run_json
+
+from sheets_ai.testing._openai_answers import expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
 
 ROWS = [
     ["id", "review", "stars"],
@@ -81,12 +84,24 @@ def test_the_bundled_csv_example(work: Path) -> None:
         assert after.startswith(before + ",")
 
 
-def test_formula_like_results_get_an_apostrophe(tmp_path: Path, use_provider) -> None:
+def test_formula_like_results_get_an_apostrophe(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    notes = ["=1+1", "+CMD", "-2", "@SUM(A1)", "plain"]
     path = tmp_path / "notes.csv"
-    path.write_text("note\nfirst\nsecond\nthird\nfourth\nfifth\n", encoding="utf-8")
-    answers = iter(["=1+1", "+CMD", "-2", "@SUM(A1)", "plain"])
-    use_provider(lambda text: next(answers))
-    result = invoke("run", path, "--task", "summarize", "--input", "note", "--output", "summary")
+    path.write_text("note\n" + "".join(f"{n}\n" for n in notes), encoding="utf-8")
+    # The fake model's summary of a one-sentence note is the note itself: results that look like formulas.
+    summaries = [expected_answer("summarize", n) for n in notes]
+    assert summaries == notes
+    result = invoke(
+        "run",
+        path,
+        "--task",
+        "summarize",
+        "--input",
+        "note",
+        "--output",
+        "summary",
+        *openai_args(fake_openai),
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert [r[1] for r in rows[1:]] == ["'=1+1", "'+CMD", "'-2", "'@SUM(A1)", "plain"]
