@@ -115,3 +115,17 @@ def test_runs_as_a_module_on_a_port() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_control_fault_puts_nul_and_bel_into_text_answers(fake: FakeOpenAI) -> None:
+    summarize = build_task(build_config({"task": "summarize", "max_chars": 100}))
+    rows = [("1", "Shipped on time. Nothing else."), ("2", "Fine")]
+    fake.script("control")
+    reply = client(fake).chat.completions.create(
+        model="gpt-4.1-mini",
+        messages=prompts.build_messages(summarize, rows),  # type: ignore[arg-type]
+        response_format=prompts.response_format(summarize, ["1", "2"]),  # type: ignore[arg-type]
+    )
+    parsed = prompts.parse_answer(summarize, reply.choices[0].message.content or "", ["1", "2"])
+    assert parsed.answers == {"1": "Shipped\x00\x07 on time.", "2": "Fine\x00\x07"}
+    assert fake.counts()["control"] == 1

@@ -19,6 +19,7 @@ NEGATIVE = (
     "残念", "潰れ", "遅", "悪", "ひび", "ありません", "鈍", "物足りない",
 )  # fmt: skip
 REFUSE_MARK = "REFUSE-ME"
+CONTROL_CHARS = "\x00\x07"  # NUL and BEL: JSON carries them, a spreadsheet cell cannot hold them
 
 
 def _hits(text: str, words: tuple[str, ...]) -> int:
@@ -75,3 +76,9 @@ def expected_answer(task: str, text: str, *, labels: list[str] | None = None, ma
     if task == "summarize":
         return summarize(text, max_chars)
     return extract(text, max_chars)
+
+
+def with_control_chars(answer: str) -> str:
+    """The ``control`` fault: NUL and BEL after the answer's first word; removing them gives ``answer`` back."""
+    head, space, tail = answer.partition(" ")
+    return head + CONTROL_CHARS + space + tail

@@ -15,9 +15,9 @@ or from Python::
 Answers are deterministic keyword rules (:mod:`sheets_ai.testing._openai_answers`) applied to each row of
 a request built by :mod:`sheets_ai.prompts`. Faults (scripted, or at random with ``chaos``): ``429``,
 ``408``, ``500``, ``503``, ``slow:SECONDS``, ``timeout``, ``malformed``, ``drop``, ``duplicate``,
-``invalid``, ``length``, ``refusal``, ``insufficient_quota``, ``401``, ``404``. A row containing
-``REFUSE-ME`` makes every request that holds it a refusal. Optional ``rpm``/``tpm`` limits answer with the
-real ``x-ratelimit-*`` headers and 429 + ``retry-after`` when exceeded.
+``invalid``, ``length``, ``control``, ``refusal``, ``insufficient_quota``, ``401``, ``404``. A row
+containing ``REFUSE-ME`` makes every request that holds it a refusal. Optional ``rpm``/``tpm`` limits
+answer with the real ``x-ratelimit-*`` headers and 429 + ``retry-after`` when exceeded.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from typing import Any
 from .. import pricing
 from ..prompts import ParsedRequest, parse_request, render_answer
 from ..tokens import count_tokens
-from ._openai_answers import REFUSE_MARK, expected_answer
+from ._openai_answers import REFUSE_MARK, expected_answer, with_control_chars
 from ._openai_wire import Bucket, Reply, duration, error, mask_key
 
 ITEM_FAULTS = ("drop", "duplicate", "invalid", "length", "malformed")
@@ -263,6 +263,8 @@ class FakeOpenAI:
                     pairs[k][0],
                     "x" * ((request.max_chars or 0) + 5) if request.kind == "text" else "x",
                 )
+        if fault == "control" and request.kind == "text":
+            pairs = [(i, with_control_chars(v)) for i, v in pairs]
         content = render_answer(request, pairs)
         if fault == "malformed":
             return content[: max(1, len(content) // 2)] + "<<garbled", "stop", None
