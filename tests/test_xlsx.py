@@ -11,11 +11,13 @@ from xml.etree import ElementTree as ET
 
 import openpyxl
 import pytest
-from conftest import column_values, invoke, make_xlsx, run_cli, run_json
+from conftest import column_values, invoke, make_xlsx, openai_args, run_cli, run_json
 from filelock import FileLock
 from openpyxl.utils import get_column_letter
 
 from sheets_ai.tables._files import lock_path_for
+from sheets_ai.testing._openai_answers import expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 LABELS = {"positive", "negative", "neutral", "mixed"}
@@ -117,13 +119,19 @@ def test_the_example_run_leaves_no_files_behind(work: Path) -> None:
 FORMULA_LIKE = ["=SUM(C2:C9)", "+1 (555) 0100", "-5 stars", "@mention", '=HYPERLINK("http://x","x")']
 
 
-def test_results_that_look_like_formulas_are_stored_as_text(work: Path, use_provider) -> None:
+def test_results_that_look_like_formulas_are_stored_as_text(work: Path, fake_openai: FakeOpenAI) -> None:
     path = work / "reviews.xlsx"
-    answers = iter(FORMULA_LIKE * 20)
-    use_provider(lambda text: next(answers))
+    # Reviews typed with a leading space (text to Excel, not formulas) whose summaries are the formula-like
+    # strings: the fake model summarizes to the first sentence, whitespace collapsed.
+    wb = openpyxl.load_workbook(path)
+    for row, text in enumerate(FORMULA_LIKE, start=2):
+        wb["Reviews"].cell(row, 2).value = " " + text
+    wb.save(path)
+    assert [expected_answer("summarize", " " + t) for t in FORMULA_LIKE] == FORMULA_LIKE
     result = invoke(
-        "run", path, "--task", "summarize", "--input", "Review", "--output", "Summary", "--limit", "5"
-    )
+        "run", path, "--task", "summarize", "--input", "Review", "--output", "Summary", "--limit", "5",
+        *openai_args(fake_openai),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     root = _sheet_xml(path)
     cells = {c.get("r"): c for c in root.iterfind(".//m:c", NS)}
@@ -136,14 +144,17 @@ def test_results_that_look_like_formulas_are_stored_as_text(work: Path, use_prov
     assert all(ws.cell(r, 6).data_type != "f" for r in range(2, 7))
 
 
-def test_control_characters_in_results_do_not_break_the_file(work: Path, use_provider) -> None:
+def test_control_characters_in_results_do_not_break_the_file(work: Path, fake_openai: FakeOpenAI) -> None:
     path = work / "reviews.xlsx"
-    use_provider(lambda text: "ok\x00\x07 done")
+    fake_openai.script("control")  # the answers carry NUL and BEL, which an xlsx cell cannot hold
     result = invoke(
-        "run", path, "--task", "summarize", "--input", "Review", "--output", "Summary", "--limit", "2"
-    )
+        "run", path, "--task", "summarize", "--input", "Review", "--output", "Summary", "--limit", "2",
+        *openai_args(fake_openai),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert column_values(path, "F", sheet="Reviews")[:2] == ["ok done"] * 2
+    assert fake_openai.counts() == {"control": 1}  # one request, its answers accepted as they came
+    reviews = column_values(path, "B", sheet="Reviews")[:2]
+    assert column_values(path, "F", sheet="Reviews")[:2] == [expected_answer("summarize", t) for t in reviews]
 
 
 # -- parts openpyxl cannot keep ---------------------------------------------------------------------------
