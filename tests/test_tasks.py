@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import column_values, invoke, run_cli, run_json
+from conftest import column_values, invoke, openai_args, run_cli, run_json
 
 from sheets_ai.config import RunConfig
 from sheets_ai.errors import UsageError
 from sheets_ai.tasks import SENTIMENT_LABELS, build_task
+from sheets_ai.testing._openai_answers import expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
 
 JAPANESE = ["ポジティブ", "ネガティブ", "中立", "混在"]
 
@@ -117,11 +119,24 @@ def test_classify_without_labels_is_a_usage_error_on_the_cli(work: Path) -> None
     assert '--labels "billing,shipping,quality,other"' in proc.stderr
 
 
-def test_classify_and_extract_run_with_a_language_model_provider(work: Path, use_provider) -> None:
-    use_provider(lambda text: "Shipping" if "deliver" in text.lower() or "arriv" in text.lower() else "other")
+def test_classify_and_extract_run_with_a_language_model_provider(work: Path, fake_openai: FakeOpenAI) -> None:
+    book = work / "reviews.xlsx"
+    labels = ["billing", "shipping", "other"]
     result = invoke(
-        "run", work / "reviews.xlsx", "--task", "classify", "--labels", "billing,shipping,other",
-        "--input", "Review", "--output", "Category",
+        "run", book, "--task", "classify", "--labels", ",".join(labels),
+        "--input", "Review", "--output", "Category", *openai_args(fake_openai),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert set(filter(None, column_values(work / "reviews.xlsx", "F"))) == {"shipping", "other"}
+    reviews = column_values(book, "B")
+    categories = column_values(book, "F")
+    expected = [expected_answer("classify", t, labels=labels) if t else None for t in reviews]
+    assert categories == expected
+    assert {"shipping", "other"} <= set(filter(None, categories))  # written as given, lower case
+
+    question = "Which product is mentioned?"
+    result = invoke(
+        "run", book, "--task", "extract", "--prompt", question,
+        "--input", "Review", "--output", "Product", *openai_args(fake_openai),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert column_values(book, "G") == [expected_answer("extract", t) if t else None for t in reviews]
