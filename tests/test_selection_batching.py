@@ -4,15 +4,27 @@ they are packed into batches and truncated."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import add_cached_values, column_values, invoke, make_xlsx, run_cli, run_json
+from conftest import (
+    add_cached_values,
+    column_values,
+    invoke,
+    make_xlsx,
+    openai_args,
+    run_cli,
+    run_json,
+    sent_rows,
+)
 
 from sheets_ai.config import RunConfig, parse_row_range
 from sheets_ai.planning import PlannedRow, pack_batches, plan_rows, select_rows
 from sheets_ai.tables.base import InputCell
+from sheets_ai.testing._openai_answers import expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
 from sheets_ai.tokens import count_tokens, truncate_to_tokens
 
 
@@ -127,7 +139,7 @@ def test_bad_row_ranges_are_usage_errors(work: Path, spec: str, why: str) -> Non
     assert (work / "reviews.xlsx").read_bytes() == before
 
 
-def test_numbers_dates_booleans_are_sent_as_displayed_text(tmp_path: Path, use_provider) -> None:
+def test_numbers_dates_booleans_are_sent_as_displayed_text(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
     path = make_xlsx(
         tmp_path / "types.xlsx",
         [
@@ -141,19 +153,21 @@ def test_numbers_dates_booleans_are_sent_as_displayed_text(tmp_path: Path, use_p
             ["plain text"],
         ],
     )
-    provider = use_provider(lambda text: f"[{text}]")
-    result = invoke("run", path, "--task", "summarize", "--input", "Value", "--output", "Seen")
+    result = invoke(
+        "run", path, "--task", "summarize", "--input", "Value", "--output", "Seen", *openai_args(fake_openai)
+    )
     assert result.exit_code == 0, result.output
-    assert column_values(path, "B") == [
-        "[42]",
-        "[3.5]",
-        "[2024-03-01 0:00:00]",  # openpyxl's default datetime format is yyyy-mm-dd h:mm:ss, as Excel shows it
-        "[2024-03-01 14:30:00]",
-        "[TRUE]",
-        "[FALSE]",
-        "[plain text]",
+    displayed = [
+        "42",
+        "3.5",
+        "2024-03-01 0:00:00",  # openpyxl's default datetime format is yyyy-mm-dd h:mm:ss, as Excel shows it
+        "2024-03-01 14:30:00",
+        "TRUE",
+        "FALSE",
+        "plain text",
     ]
-    assert len(provider.seen) == 1
+    assert sent_rows(fake_openai) == [displayed]  # one request, every value as Excel displays it
+    assert column_values(path, "B") == [expected_answer("summarize", t) for t in displayed]
     # The input cells keep their types.
     ws = openpyxl.load_workbook(path).active
     assert ws["A2"].value == 42 and ws["A6"].value is True and isinstance(ws["A4"].value, dt.datetime)
@@ -183,17 +197,22 @@ def _formula_workbook(path: Path) -> Path:
     return path
 
 
-def test_formula_cells_use_their_cached_value_and_errors_are_skipped(tmp_path: Path, use_provider) -> None:
+def test_formula_cells_use_their_cached_value_and_errors_are_skipped(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
     path = _formula_workbook(tmp_path / "formulas.xlsx")
-    provider = use_provider(lambda text: f"<{text}>")
-    result = invoke("run", path, "--task", "summarize", "--input", "Text", "--output", "Seen", "--json")
+    result = invoke(
+        "run", path, "--task", "summarize", "--input", "Text", "--output", "Seen", "--json",
+        *openai_args(fake_openai),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    report = __import__("json").loads(result.stdout)
-    assert sorted(t for batch in provider.seen for t in batch) == ["4", "good morning"]
+    report = json.loads(result.stdout)
+    assert sorted(t for batch in sent_rows(fake_openai) for t in batch) == ["4", "good morning"]
     assert report["skipped"] == {"error_values": 3}
     assert report["rows_skipped"] == 3
     ws = openpyxl.load_workbook(path).active
-    assert ws["C2"].value == "<good morning>" and ws["C6"].value == "<4>"
+    assert ws["C2"].value == expected_answer("summarize", "good morning")
+    assert ws["C6"].value == expected_answer("summarize", "4")
     assert ws["C3"].value is None and ws["C4"].value is None and ws["C5"].value is None
     # The formulas are still formulas.
     assert ws["B2"].value == '=A2&" morning"' and ws["B3"].value == "=1/0"
@@ -244,33 +263,26 @@ def test_plan_rows_truncates_overlong_rows_but_keeps_the_original() -> None:
     assert planned[0].tokens == count_tokens("short text")
 
 
-def test_truncated_rows_are_counted_in_the_report(work: Path, use_provider) -> None:
-    provider = use_provider(lambda text: "positive")
+def test_truncated_rows_are_counted_in_the_report(work: Path, fake_openai: FakeOpenAI) -> None:
     result = invoke(
-        "run",
-        work / "meetings.xlsx",
-        "--input",
-        "Notes",
-        "--output",
-        "Mood",
-        "--max-row-tokens",
-        "20",
-        "--json",
-    )
+        "run", work / "meetings.xlsx", "--input", "Notes", "--output", "Mood", "--max-row-tokens", "20",
+        "--json", *openai_args(fake_openai),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    report = __import__("json").loads(result.stdout)
+    report = json.loads(result.stdout)
     notes = [n for n in column_values(work / "meetings.xlsx", "C") if n]
     assert report["rows_truncated"] == len(notes) > 0
-    assert all(count_tokens(t) <= 20 for batch in provider.seen for t in batch)
+    sent = [t for batch in sent_rows(fake_openai) for t in batch]
+    assert len(sent) == len(notes) and all(count_tokens(t) <= 20 for t in sent)
     # The notes themselves are untouched.
     assert all(len(n) > 100 for n in notes)
 
 
-def test_batch_size_sets_the_number_of_requests(work: Path, use_provider) -> None:
-    provider = use_provider(lambda text: "neutral")
+def test_batch_size_sets_the_number_of_requests(work: Path, fake_openai: FakeOpenAI) -> None:
     result = invoke(
-        "run", work / "reviews.xlsx", "--input", "Review", "--output", "S1", "--batch-size", "7", "--json"
-    )
+        "run", work / "reviews.xlsx", "--input", "Review", "--output", "S1", "--batch-size", "7",
+        "--concurrency", "1", "--json", *openai_args(fake_openai),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert [len(b) for b in provider.seen] == [7] * 8 + [3]
-    assert __import__("json").loads(result.stdout)["batches"] == 9
+    assert [r["items"] for r in fake_openai.requests] == [7] * 8 + [3]
+    assert json.loads(result.stdout)["batches"] == 9
