@@ -1,29 +1,29 @@
 """The Google Sheets table end to end: the real gspread library over real HTTP against the Sheets emulator.
 
 Runs go through ``sheets_ai.run`` (or the CLI) with ``SHEETS_AI_SHEETS_ENDPOINT`` pointing at the emulator.
-The only test double is the AI provider (a scripted answer per row, optionally slow, so the test can edit the
-sheet between two chunks); tables, pipeline and gspread are the real ones.
+The AI provider is a real one too: the offline analyzer, or the openai provider (the official SDK) against the
+fake OpenAI server, answering one request at a time after 10 ms so a test can edit the sheet between two
+chunks. Nothing of ours is monkeypatched.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import REPO, invoke, run_cli
+from conftest import REPO, invoke, local_answers, openai_args, run_cli
 
 import sheets_ai
 from sheets_ai.config import build_config
 from sheets_ai.errors import SheetNotFoundError, SheetsAIError, SourceError, UsageError
-from sheets_ai.providers.base import BatchAnswer, BatchItem, Provider, Usage
 from sheets_ai.report import RunReport
-from sheets_ai.tasks import Task
+from sheets_ai.testing._openai_answers import REFUSE_MARK, expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
 from sheets_ai.testing.sheets_server import RecordedRequest, SheetsEmulator
 
 ENDPOINT_ENV = "SHEETS_AI_SHEETS_ENDPOINT"
@@ -59,56 +59,39 @@ def reviews(n: int, start: int = 0) -> list[list[Any]]:
     ]
 
 
-def local_sentiments(texts: Sequence[str]) -> list[str]:
-    """The offline analyzer's labels for ``texts``, computed here as the oracle for what a run writes."""
-    from sheets_ai.providers.local import LocalProvider
-    from sheets_ai.tasks import build_task
-
-    task = build_task(build_config({"task": "sentiment"}))
-    answer = LocalProvider().run(task, [BatchItem(str(i), i, t) for i, t in enumerate(texts)])
-    return [answer.answers[str(i)] for i in range(len(texts))]
-
-
 def error_lines(stderr: str) -> list[str]:
     """The lines a user reads as the error (info lines such as the provider notice left out)."""
     return [line for line in stderr.strip().splitlines() if not line.startswith("sheets-ai: ")]
 
 
+def notes(n: int, start: int = 0) -> list[list[str]]:
+    """Two-sentence notes: the fake model's summary (the first sentence) differs from the note and per row."""
+    return [[f"Note {i}: the order shipped. Details for row {i} follow."] for i in range(start, start + n)]
+
+
 def summary_of(text: str) -> str:
-    """What the scripted provider answers for ``text``: depends on the text, so a misplaced result shows."""
-    return f"about {text}"
-
-
-class SlowProvider(Provider):
-    """A provider test double: answers ``answer(text)`` per row after ``delay`` seconds per batch."""
-
-    name = "scripted"
-    model = "scripted-1"
-
-    def __init__(self, answer: Callable[[str], Any] = summary_of, delay: float = 0.0) -> None:
-        self.answer = answer
-        self.delay = delay
-        self.batches = 0
-
-    def run(
-        self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None = None
-    ) -> BatchAnswer:
-        if self.delay:
-            time.sleep(self.delay)
-        self.batches += 1
-        return BatchAnswer(
-            answers={item.id: self.answer(item.text) for item in items}, usage=Usage(requests=1)
-        )
+    """What the fake OpenAI server answers for ``text`` (its first sentence): a misplaced result shows."""
+    return expected_answer("summarize", text)
 
 
 @pytest.fixture
-def provider(monkeypatch: pytest.MonkeyPatch) -> Callable[..., SlowProvider]:
-    def install(answer: Callable[[str], Any] = summary_of, delay: float = 0.0) -> SlowProvider:
-        double = SlowProvider(answer, delay)
-        monkeypatch.setattr("sheets_ai.pipeline.get_provider", lambda config, notices=None: double)
-        return double
+def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """The fake OpenAI server, 10 ms per answer. Runs use it through :func:`llm_run` or :data:`llm_args`."""
+    with FakeOpenAI(port=0, latency=0.01, retry_after=0.05) as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        yield fake
 
-    return install
+
+def llm_args(fake: FakeOpenAI) -> tuple[str, ...]:
+    """CLI flags: the openai provider against ``fake``, one request at a time (one chunk per batch)."""
+    return (*openai_args(fake), "--concurrency", "1")
+
+
+def llm_run(fake: FakeOpenAI, source: str, **options: Any) -> RunReport:
+    """A summarize run through the openai provider against ``fake``, one request at a time."""
+    options.setdefault("task", "summarize")
+    options.setdefault("output", "Summary")
+    return run(source, provider="openai", base_url=fake.url, concurrency=1, **options)
 
 
 def run(source: str, **options: Any) -> RunReport:
@@ -239,13 +222,14 @@ def test_filled_outputs_are_kept_unless_overwrite(emu: SheetsEmulator) -> None:
 # ---------------------------------------------------------------------------------- §4 values, not formulas
 
 
-def test_results_that_look_like_formulas_land_as_text(emu: SheetsEmulator, provider: Any) -> None:
-    answers = {"a": "=SUM(A1:A3)", "b": "+1 great", "c": "-bad", "d": "@mention", "e": "=1+2"}
-    provider(lambda text: answers[text])
-    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *[[k] for k in answers]]})
-    report = run(url(sid), task="summarize", output="Summary")
+def test_results_that_look_like_formulas_land_as_text(emu: SheetsEmulator, llm: FakeOpenAI) -> None:
+    # One-sentence inputs (stored RAW, as text): the fake model's summary of each is the input itself.
+    answers = ["=SUM(A1:A3)", "+1 great", "-bad", "@mention", "=1+2"]
+    assert [summary_of(a) for a in answers] == answers
+    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *[[a] for a in answers]]})
+    report = llm_run(llm, url(sid))
     assert report.rows_processed == 5
-    assert column(emu, sid, "Sheet1", 1) == list(answers.values())
+    assert column(emu, sid, "Sheet1", 1) == answers
     for row in range(2, 7):
         assert not emu.cell_is_formula(sid, "Sheet1", f"B{row}")
     assert emu.get_cell(sid, "Sheet1", "B6", "UNFORMATTED_VALUE") == "=1+2"  # not evaluated to 3
@@ -265,16 +249,15 @@ def test_request_counts_including_the_log_row(emu: SheetsEmulator, rows: int, ta
     assert len(methods) <= target, methods
     assert methods[:2] == ["sheets.spreadsheets.get", "sheets.spreadsheets.values.batchGet"]
     assert "sheets.spreadsheets.values.update" not in methods  # no per-cell writes
-    assert column(emu, sid, "Sheet1", 1) == local_sentiments([r[0] for r in reviews(rows)])
+    assert column(emu, sid, "Sheet1", 1) == local_answers("sentiment", [r[0] for r in reviews(rows)])
     assert column(emu, sid, "Sheet1", 2).count("ok") == rows
     # every write request is under 2 MB
     assert all(len(json.dumps(r.body).encode()) < 2_000_000 for r in writes(emu))
 
 
-def test_each_chunk_costs_one_reread_and_one_write(emu: SheetsEmulator, provider: Any) -> None:
-    provider(delay=0.01)
-    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *reviews(40)]})
-    report = run(url(sid), task="summarize", output="Summary", batch_size=10, checkpoint_seconds=0.001)
+def test_each_chunk_costs_one_reread_and_one_write(emu: SheetsEmulator, llm: FakeOpenAI) -> None:
+    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *notes(40)]})
+    report = llm_run(llm, url(sid), batch_size=10, checkpoint_seconds=0.001)
     assert report.rows_processed == 40
     chunks = len(writes(emu))
     assert chunks >= 2
@@ -284,19 +267,11 @@ def test_each_chunk_costs_one_reread_and_one_write(emu: SheetsEmulator, provider
 # ---------------------------------------------------------------------------------- §5 concurrent edits
 
 
-def test_row_inserted_above_mid_run_never_misplaces_a_result(emu: SheetsEmulator, provider: Any) -> None:
-    provider(delay=0.01)
-    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review", "Summary"], *reviews(60)]})
-    after_first_write(emu, lambda: emu.insert_rows(sid, "Sheet1", 2, [["a row someone inserted"]]))
-    first = run(
-        url(sid),
-        task="summarize",
-        output="Summary",
-        status_column="Status",
-        batch_size=10,
-        checkpoint_seconds=0.001,
-    )
-    assert emu.values(sid, "Sheet1")[1] == ["a row someone inserted"]
+def test_row_inserted_above_mid_run_never_misplaces_a_result(emu: SheetsEmulator, llm: FakeOpenAI) -> None:
+    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review", "Summary"], *notes(60)]})
+    after_first_write(emu, lambda: emu.insert_rows(sid, "Sheet1", 2, [["A row someone inserted. Really."]]))
+    first = llm_run(llm, url(sid), status_column="Status", batch_size=10, checkpoint_seconds=0.001)
+    assert emu.values(sid, "Sheet1")[1] == ["A row someone inserted. Really."]
     for row in emu.values(sid, "Sheet1")[2:]:
         # a finished row keeps "ok" after moving; rows not written say so; nothing is mislabelled
         assert row[1:] in ([summary_of(row[0]), "ok"], ["", "changed during run"], []), row
@@ -304,50 +279,36 @@ def test_row_inserted_above_mid_run_never_misplaces_a_result(emu: SheetsEmulator
     assert first.rows_changed == 50 and first.exit_code == 1
     assert assert_beside_own_input(emu, sid, summary_of) == 10
 
-    second = run(url(sid), task="summarize", output="Summary")
+    second = llm_run(llm, url(sid))
     assert second.rows_processed == 51 and second.rows_changed == 0 and second.exit_code == 0
     assert assert_beside_own_input(emu, sid, summary_of) == 61
 
 
 def test_output_cell_filled_by_a_user_mid_run_is_never_overwritten(
-    emu: SheetsEmulator, provider: Any
+    emu: SheetsEmulator, llm: FakeOpenAI
 ) -> None:
-    provider(delay=0.01)
-    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review", "Summary", "Status"], *reviews(40)]})
+    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review", "Summary", "Status"], *notes(40)]})
     after_first_write(emu, lambda: emu.set_cell(sid, "Sheet1", "B31", "typed by a person"))
-    report = run(
-        url(sid),
-        task="summarize",
-        output="Summary",
-        status_column="Status",
-        batch_size=10,
-        checkpoint_seconds=0.001,
-    )
+    report = llm_run(llm, url(sid), status_column="Status", batch_size=10, checkpoint_seconds=0.001)
     assert report.rows_changed == 1 and report.rows_processed == 39
     assert emu.get_cell(sid, "Sheet1", "B31") == "typed by a person"
     assert emu.get_cell(sid, "Sheet1", "C31") == "changed during run"
-    again = run(url(sid), task="summarize", output="Summary")
+    again = llm_run(llm, url(sid))
     assert again.rows_processed == 0 and again.skipped == {"already_done": 40}
     assert emu.get_cell(sid, "Sheet1", "B31") == "typed by a person"
 
 
-def test_status_column_ok_error_and_changed(emu: SheetsEmulator, provider: Any) -> None:
-    provider(lambda text: "" if "#3" in text else summary_of(text), delay=0.01)
-    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *reviews(20)]})
+def test_status_column_ok_error_and_changed(emu: SheetsEmulator, llm: FakeOpenAI) -> None:
+    rows = notes(20)
+    rows[3] = [f"{REFUSE_MARK} {rows[3][0]}"]  # the fake model refuses this row, and only this row
+    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *rows]})
     after_first_write(emu, lambda: emu.set_cell(sid, "Sheet1", "A18", "edited while running"))
-    report = run(
-        url(sid),
-        task="summarize",
-        output="Summary",
-        status_column="Status",
-        batch_size=10,
-        checkpoint_seconds=0.001,
-    )
+    report = llm_run(llm, url(sid), status_column="Status", batch_size=10, checkpoint_seconds=0.001)
     assert report.rows_failed == 1 and report.rows_changed == 1 and report.rows_processed == 18
     values = emu.values(sid, "Sheet1")
     assert values[0] == ["Review", "Summary", "Status"]
     status = {i + 1: (r[2] if len(r) > 2 else "") for i, r in enumerate(values)}
-    assert status[5] == "error: empty answer"  # review #3 sits in row 5
+    assert status[5] == "error: the model refused: I'm sorry, I can't help with that request."  # note 3
     assert status[18] == "changed during run"
     assert values[17] == ["edited while running", "", "changed during run"]
     assert [s for r, s in status.items() if r not in (1, 5, 18)] == ["ok"] * 18
@@ -356,9 +317,8 @@ def test_status_column_ok_error_and_changed(emu: SheetsEmulator, provider: Any) 
 # ---------------------------------------------------------------------------------- §3 retries and quotas
 
 
-def test_quota_exhausted_mid_run_waits_and_finishes(emu: SheetsEmulator, provider: Any) -> None:
-    provider(delay=0.01)
-    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *reviews(30)]})
+def test_quota_exhausted_mid_run_waits_and_finishes(emu: SheetsEmulator, llm: FakeOpenAI) -> None:
+    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *notes(30)]})
     emu.set_quota(read_per_minute=3, write_per_minute=60)  # the 2nd chunk's re-read is the 4th read
 
     def minute_passes(record: RecordedRequest) -> None:
@@ -368,7 +328,7 @@ def test_quota_exhausted_mid_run_waits_and_finishes(emu: SheetsEmulator, provide
             emu.set_quota(read_per_minute=60, write_per_minute=60)  # also clears the window
 
     emu.on_request(minute_passes)
-    report = run(url(sid), task="summarize", output="Summary", batch_size=10, checkpoint_seconds=0.001)
+    report = llm_run(llm, url(sid), batch_size=10, checkpoint_seconds=0.001)
     statuses = [r.status for r in emu.requests]
     assert 429 in statuses
     refused = statuses.index(429)
@@ -378,15 +338,14 @@ def test_quota_exhausted_mid_run_waits_and_finishes(emu: SheetsEmulator, provide
 
 
 def test_persistent_503_stops_with_a_clear_error_and_keeps_finished_rows(
-    emu: SheetsEmulator, provider: Any, monkeypatch: pytest.MonkeyPatch
+    emu: SheetsEmulator, llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    provider(delay=0.01)
     monkeypatch.setenv("SHEETS_AI_RETRY_ATTEMPTS", "3")
-    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *reviews(30)]})
+    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *notes(30)]})
     after_first_write(emu, lambda: emu.fail_next(503, count=1000, retry_after=0))
     result = invoke(
         "run", url(sid), "--task", "summarize", "--input", "Review", "--output", "Summary",
-        "--batch-size", "10", "--checkpoint-seconds", "0.001",
+        "--batch-size", "10", "--checkpoint-seconds", "0.001", *llm_args(llm),
     )  # fmt: skip
     assert result.exit_code == 1
     assert "Error: Google Sheets kept answering 503 (UNAVAILABLE) after 3 tries." in result.stderr
@@ -566,21 +525,13 @@ def test_log_sheet_gets_one_row_per_run_under_one_header(emu: SheetsEmulator) ->
 
 
 def test_log_sheet_records_a_stopped_run(
-    emu: SheetsEmulator, provider: Any, monkeypatch: pytest.MonkeyPatch
+    emu: SheetsEmulator, llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    provider(delay=0.01)
     monkeypatch.setenv("SHEETS_AI_RETRY_ATTEMPTS", "2")
-    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *reviews(20)]})
+    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *notes(20)]})
     after_first_write(emu, lambda: emu.fail_next(503, count=2, retry_after=0))  # one chunk's re-read
     with pytest.raises(SheetsAIError, match="kept answering 503"):
-        run(
-            url(sid),
-            task="summarize",
-            output="Summary",
-            log_sheet="Runs",
-            batch_size=10,
-            checkpoint_seconds=0.001,
-        )
+        llm_run(llm, url(sid), log_sheet="Runs", batch_size=10, checkpoint_seconds=0.001)
     (header, entry) = emu.values(sid, "Runs")
     row = dict(zip(header, entry, strict=True))
     assert row["processed"] == 10
@@ -637,7 +588,7 @@ def test_cli_fills_every_row_correctly_while_the_sheet_is_edited(server: SheetsE
 
     values = emu.values(sid, "Sheet1")
     assert len(values) == 1 + 1_001
-    expected = local_sentiments([row[0] for row in values[1:]])
+    expected = local_answers("sentiment", [row[0] for row in values[1:]])
     for row, label in zip(values[1:], expected, strict=True):
         if row[0] != data[19][0]:  # row 21 holds the user's own value
             assert row[1] == label, row
