@@ -12,15 +12,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from sheets_ai.providers.base import BatchAnswer, BatchItem, Provider, Usage
-from sheets_ai.tasks import Task
 from sheets_ai.testing.openai_server import FakeOpenAI
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,37 +140,6 @@ def local_answers(task: str, texts: Sequence[str], **options: Any) -> list[str]:
     built = build_task(build_config({"task": task, **options}))
     answer = LocalProvider().run(built, [BatchItem(str(i), i, t) for i, t in enumerate(texts)])
     return [answer.answers[str(i)] for i in range(len(texts))]
-
-
-class ScriptedProvider(Provider):
-    """A test double of an AI provider: answers each row with ``answer(text)``; no network."""
-
-    name = "scripted"
-    model = "scripted-1"
-
-    def __init__(self, answer: Callable[[str], Any]) -> None:
-        self.answer = answer
-        self.seen: list[list[str]] = []
-
-    def run(
-        self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None = None
-    ) -> BatchAnswer:
-        self.seen.append([item.text for item in items])
-        return BatchAnswer(
-            answers={item.id: self.answer(item.text) for item in items}, usage=Usage(requests=1)
-        )
-
-
-@pytest.fixture
-def use_provider(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[str], Any]], ScriptedProvider]:
-    """Make every run in this process use a ScriptedProvider answering with the given function."""
-
-    def install(answer: Callable[[str], Any]) -> ScriptedProvider:
-        provider = ScriptedProvider(answer)
-        monkeypatch.setattr("sheets_ai.pipeline.get_provider", lambda config, notices=None: provider)
-        return provider
-
-    return install
 
 
 def immutable(path: Path, request: pytest.FixtureRequest) -> None:
