@@ -1,8 +1,8 @@
 """Interruptions: Ctrl-C, SIGTERM and kill -9 in the middle of a run lose nothing, leave a file that opens,
 and a rerun completes exactly the remaining rows. A second run while one is going is refused.
 
-The runs are real processes. To have time to interrupt one, they use the real offline analyzer slowed
-down by a sleep per row (a test double of a slow provider); reruns use the plain CLI.
+The runs are real processes using the real openai SDK against the fake OpenAI server over loopback;
+its latency and one row per request give the test time to interrupt a run in the middle.
 """
 
 from __future__ import annotations
@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import random
 import signal
-import sys
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import column_values, make_xlsx, run_json
+from conftest import column_values, make_xlsx, run_json, start_cli
+
+from sheets_ai.testing._openai_answers import expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
 
 ROWS = 400
 WORDS = {
@@ -24,21 +28,7 @@ WORDS = {
     "bad": ["awful", "broken", "late", "refund refused", "terrible support", "disappointed"],
     "flat": ["the box", "on Tuesday", "the blue model", "a cable", "the manual", "in March"],
 }
-SLOW_LAUNCHER = """
-import sys, time
-from sheets_ai.providers.local import LocalProvider
-
-_run = LocalProvider.run
-
-def slow_run(self, task, items, feedback=None):
-    time.sleep(0.01 * len(items))
-    return _run(self, task, items, feedback)
-
-LocalProvider.run = slow_run
-from sheets_ai.cli import main
-main(sys.argv[1:], prog_name="sheets-ai")
-"""
-ARGS = ("--input", "Review", "--output", "Sentiment", "--provider", "local")
+ARGS = ("--input", "Review", "--output", "Sentiment", "--provider", "openai", "--no-cache")
 
 
 def _texts() -> list[str]:
@@ -51,15 +41,21 @@ def _texts() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def expected(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """The results of one clean, uninterrupted run."""
-    folder = tmp_path_factory.mktemp("clean")
-    path = make_xlsx(folder / "clean.xlsx", [["ID", "Review"], *([i, t] for i, t in enumerate(_texts()))])
-    proc, report = run_json("run", path, *ARGS, env={"HOME": str(folder)})
-    assert proc.returncode == 0, proc.stderr
-    values = column_values(path, "C")
-    assert report["rows_processed"] == ROWS and all(values)
-    return values
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(port=0, latency=0.01) as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def openai_env(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+
+
+@pytest.fixture(scope="module")
+def expected() -> list[str]:
+    """What every row must end up with: the fake model's answer for that row's own text."""
+    return [expected_answer("sentiment", text) for text in _texts()]
 
 
 @pytest.fixture
@@ -70,20 +66,11 @@ def book(tmp_path: Path) -> Path:
     )
 
 
-def _start_slow(tmp_path: Path, path: Path, *extra: str):
-    import subprocess
-
-    launcher = tmp_path / "slow_sheets_ai.py"
-    launcher.write_text(SLOW_LAUNCHER, encoding="utf-8")
-    return subprocess.Popen(
-        [sys.executable, str(launcher), "run", str(path), *ARGS, "--batch-size", "1",
-         "--checkpoint-seconds", "0.2", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-    )  # fmt: skip
+def _start_slow(tmp_path: Path, path: Path, *extra: str) -> subprocess.Popen[str]:
+    """A run that makes one request per row, each taking the fake server's latency."""
+    return start_cli(
+        "run", path, *ARGS, "--batch-size", "1", "--concurrency", "1", "--checkpoint-seconds", "0.2", *extra
+    )
 
 
 def _wait_for_checkpoint(path: Path, proc, timeout: float = 30) -> None:
