@@ -538,10 +538,15 @@ def build_csv(n: int = 20) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+def write_examples(folder: Path = HERE) -> None:
+    """Write reviews.xlsx, meetings.xlsx and reviews.csv into ``folder`` (the tests use fresh ones)."""
+    save_deterministic(build_reviews(), folder / "reviews.xlsx")
+    save_deterministic(build_meetings(), folder / "meetings.xlsx")
+    write_atomic(folder / "reviews.csv", build_csv())
+
+
 def main() -> None:
-    save_deterministic(build_reviews(), HERE / "reviews.xlsx")
-    save_deterministic(build_meetings(), HERE / "meetings.xlsx")
-    write_atomic(HERE / "reviews.csv", build_csv())
+    write_examples(HERE)
     print(f"wrote {len(REVIEWS)} reviews, {len(MEETINGS)} meeting notes and a 20-row CSV to {HERE}")
 
 

@@ -6,6 +6,7 @@ in a fresh working directory (so a stray ./sheets-ai.toml cannot change a run).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -45,13 +46,29 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def pristine_examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example files as the generator makes them.
+
+    Not the copies in examples/: the README's quick start fills their Sentiment column, and the tests must
+    pass after it (and after any other run a user made there).
+    """
+    spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    folder = tmp_path_factory.mktemp("examples")
+    module.write_examples(folder)
+    return folder
+
+
 @pytest.fixture
-def work(tmp_path: Path) -> Path:
+def work(tmp_path: Path, pristine_examples: Path) -> Path:
     """A folder holding fresh copies of the example workbooks and CSV."""
     folder = tmp_path / "work"
     folder.mkdir()
     for name in ("reviews.xlsx", "meetings.xlsx", "reviews.csv"):
-        shutil.copy2(EXAMPLES / name, folder / name)
+        shutil.copy2(pristine_examples / name, folder / name)
         os.chmod(folder / name, 0o644)
     return folder
 

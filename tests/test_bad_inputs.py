@@ -233,11 +233,11 @@ def test_read_only_file(work: Path, request: pytest.FixtureRequest) -> None:
     assert sum(v is not None for v in column_values(target, "F", sheet="Reviews")) == 59
 
 
-def test_read_only_folder(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_read_only_folder(tmp_path: Path, request: pytest.FixtureRequest, pristine_examples: Path) -> None:
     folder = tmp_path / "locked"
     folder.mkdir()
     for name in ("reviews.xlsx", "reviews.csv"):
-        shutil.copy(Path(__file__).parents[1] / "examples" / name, folder / name)
+        shutil.copy(pristine_examples / name, folder / name)
     immutable(folder, request)
     _fails_cleanly(folder / "reviews.xlsx", *COLUMNS, expect="Cannot write in folder", fix="--output-file")
     _fails_cleanly(
