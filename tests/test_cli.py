@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import struct
+import subprocess
+import termios
 from pathlib import Path
 
 import openpyxl
-from conftest import column_values, invoke, openai_args, run_cli, run_json
+from conftest import CLI, column_values, invoke, openai_args, run_cli, run_json
 
 from sheets_ai.testing._openai_answers import expected_answer
 from sheets_ai.testing.openai_server import FakeOpenAI
@@ -38,6 +43,30 @@ def test_quick_start_command_and_summary(work: Path) -> None:
     # The automatic choice of the offline analyzer is announced once.
     assert proc.stderr.count("using the offline analyzer") == 1
     assert "\r" not in proc.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_progress_bar_on_a_terminal(work: Path) -> None:
+    # stderr is a pseudo-terminal here, as in an interactive shell: the bar shows rows done/total and rate.
+    main_fd, term_fd = os.openpty()
+    fcntl.ioctl(term_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    proc = subprocess.Popen(
+        [*CLI, "run", "reviews.xlsx", "--input", "Review", "--output", "Sentiment", "--batch-size", "10"],
+        cwd=work, stdout=subprocess.PIPE, stderr=term_fd, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(term_fd)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(main_fd)
+    assert proc.wait(timeout=60) == 0
+    text = screen.decode("utf-8", "replace")
+    assert "59/59" in text and "row/s" in text
 
 
 def test_json_report_has_every_documented_key(work: Path) -> None:
