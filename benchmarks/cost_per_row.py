@@ -28,7 +28,6 @@ import sheets_ai
 from sheets_ai.config import build_config
 from sheets_ai.pricing import price_for
 from sheets_ai.providers.openai import DEFAULT_MODEL, OpenAIProvider
-from sheets_ai.tables.memory import MemoryTable
 from sheets_ai.testing._openai_answers import expected_answer
 from sheets_ai.testing.openai_server import FakeOpenAI
 from sheets_ai.tokens import count_tokens
@@ -106,28 +105,12 @@ def notes(n: int = 100, seed: int = 11) -> list[str]:
 def run_protocol(server: FakeOpenAI, texts: list[str], task: str, **options: object) -> dict[str, float]:
     """Run texts through sheets_ai.run with the OpenAI provider; tokens as counted by the server."""
     server.reset()
-    config = build_config(
-        {
-            "source": "<memory>",
-            "input": "input",
-            "output": "output",
-            "task": task,
-            "provider": "openai",
-            "base_url": server.url,
-            "api_key": "bench",
-            "cache": False,
-            "concurrency": 4,
-            "rpm": 100_000,
-            "tpm": 100_000_000,
-            **options,
-        }
-    )
-    table = MemoryTable(texts)
-    report = sheets_ai.run(config, table=table)
+    results, report = sheets_ai.run_texts(
+        texts, task, provider="openai", base_url=server.url, api_key="bench", cache=False,
+        concurrency=4, rpm=100_000, tpm=100_000_000, **options,
+    )  # fmt: skip
     assert report.rows_failed == 0 and report.rows_processed == len(texts), report
-    wrong = [
-        r for t, r in zip(texts, table.results, strict=True) if r != expected_answer(task, t, max_chars=200)
-    ]
+    wrong = [r for t, r in zip(texts, results, strict=True) if r != expected_answer(task, t, max_chars=200)]
     assert not wrong, wrong[:3]
     prompt = sum(r.get("prompt_tokens", 0) for r in server.requests)
     completion = sum(r.get("completion_tokens", 0) for r in server.requests)

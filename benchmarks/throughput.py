@@ -19,8 +19,6 @@ from _markdown import machine, update_section
 from cost_per_row import notes, reviews
 
 import sheets_ai
-from sheets_ai.config import build_config
-from sheets_ai.tables.memory import MemoryTable
 from sheets_ai.testing.openai_server import FakeOpenAI
 
 RPM, TPM, LATENCY, BURST = 500, 200_000, 1.0, 5.0
@@ -28,24 +26,11 @@ RPM, TPM, LATENCY, BURST = 500, 200_000, 1.0, 5.0
 
 def measure(task: str, texts: list[str], concurrency: int) -> dict[str, float]:
     with FakeOpenAI(port=0, latency=LATENCY, rpm=RPM, tpm=TPM, burst_seconds=BURST) as server:
-        config = build_config(
-            {
-                "source": "<memory>",
-                "input": "input",
-                "output": "output",
-                "task": task,
-                "provider": "openai",
-                "base_url": server.url,
-                "api_key": "bench",
-                "cache": False,
-                "concurrency": concurrency,
-                "rpm": RPM,
-                "tpm": TPM,
-                "max_chars": 200,
-            }
-        )
         started = time.monotonic()
-        report = sheets_ai.run(config, table=MemoryTable(texts))
+        _, report = sheets_ai.run_texts(
+            texts, task, provider="openai", base_url=server.url, api_key="bench", cache=False,
+            concurrency=concurrency, rpm=RPM, tpm=TPM, max_chars=200,
+        )  # fmt: skip
         seconds = time.monotonic() - started
         limited = server.counts()["rate_limited"]
     assert report.rows_processed == len(texts) and report.rows_failed == 0, report

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import enrich
+from .api import enrich, run_texts
 from .config import RunConfig, build_config
 from .errors import (
     BudgetExceededError,
@@ -40,4 +40,5 @@ __all__ = [
     "build_config",
     "enrich",
     "run",
+    "run_texts",
 ]

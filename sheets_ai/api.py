@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from .config import build_config
 from .errors import UsageError
+from .report import RunReport
 from .tables.memory import MemoryTable
 
 log = logging.getLogger("sheets_ai")
+
+
+def run_texts(
+    texts: Sequence[Any], task: str = "sentiment", **options: Any
+) -> tuple[list[str | None], RunReport]:
+    """Run ``task`` over a list of texts: one result per text (``None`` when empty or failed) and the report.
+
+    The same pipeline as the CLI, with the texts as an in-memory column. ``options`` are RunConfig fields.
+    """
+    from .pipeline import run
+
+    table = MemoryTable(texts)
+    config = build_config(
+        {**options, "task": task, "source": "<memory>", "input": "input", "output": "output"}
+    )
+    report = run(config, table=table)
+    return table.results, report
 
 
 def enrich(texts: Any, task: str = "sentiment", **options: Any) -> Any:
@@ -19,19 +38,14 @@ def enrich(texts: Any, task: str = "sentiment", **options: Any) -> Any:
     named after the task). Empty and missing values give ``None``; so do rows that failed after every retry
     (a warning says how many). ``options`` are RunConfig fields: ``provider``, ``model``, ``labels``,
     ``max_chars``, ``prompt``, ``batch_size``, ``max_cost``, ``api_key`` … (same precedence as the CLI:
-    keyword > ``SHEETS_AI_*`` environment > sheets-ai.toml > defaults).
+    keyword > ``SHEETS_AI_*`` environment > sheets-ai.toml > defaults). :func:`run_texts` also returns the
+    report.
     """
-    from .pipeline import run
-
     if isinstance(texts, str | bytes):
         raise UsageError("enrich() takes a list or a pandas Series of texts; wrap a single text as [text].")
     is_series = type(texts).__name__ == "Series" and hasattr(texts, "index")
     values = list(texts.tolist() if is_series else texts)
-    table = MemoryTable(values)
-    options = {**options, "task": task, "source": "<memory>", "input": "input", "output": "output"}
-    options.setdefault("overwrite", True)
-    config = build_config(options)
-    report = run(config, table=table)
+    results, report = run_texts(values, task, **options)
     if report.rows_failed:
         log.warning(
             "%d of %d rows failed and are None: %s",
@@ -42,5 +56,5 @@ def enrich(texts: Any, task: str = "sentiment", **options: Any) -> Any:
     if is_series:
         import pandas as pd
 
-        return pd.Series(table.results, index=texts.index, name=task, dtype="object")
-    return table.results
+        return pd.Series(results, index=texts.index, name=task, dtype="object")
+    return results

@@ -19,7 +19,6 @@ import sheets_ai
 from sheets_ai.config import build_config
 from sheets_ai.errors import AuthenticationError, ProviderError, QuotaExhaustedError
 from sheets_ai.providers.openai import OpenAIProvider
-from sheets_ai.tables.memory import MemoryTable
 from sheets_ai.tasks import build_task
 from sheets_ai.testing._openai_answers import REFUSE_MARK, expected_answer
 from sheets_ai.testing.openai_server import FakeOpenAI
@@ -60,25 +59,11 @@ def assert_every_row_correct(path: Path) -> None:
 
 
 def run_memory(server: FakeOpenAI, texts: list[str], task: str = "sentiment", **options: object) -> tuple:
-    table = MemoryTable(texts)
-    config = build_config(
-        {
-            "source": "<memory>",
-            "input": "input",
-            "output": "output",
-            "task": task,
-            "provider": "openai",
-            "base_url": server.url,
-            "api_key": "test",
-            "no_cache": None,
-            "cache": False,
-            "retry_max_seconds": 10,
-            "concurrency": 1,
-            **options,
-        }
+    options = {"cache": False, "retry_max_seconds": 10, "concurrency": 1, **options}
+    results, report = sheets_ai.run_texts(
+        texts, task, provider="openai", base_url=server.url, api_key="test", **options
     )
-    report = sheets_ai.run(config, table=table)
-    return report, table.results
+    return report, results
 
 
 # ---------------------------------------------------------------- the CLI, end to end
