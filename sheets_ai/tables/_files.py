@@ -7,12 +7,14 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from abc import abstractmethod
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from ..errors import LockedError, SourceError
+from .base import Table, WriteOutcome
 
 log = logging.getLogger("sheets_ai")
 
@@ -182,3 +184,81 @@ def guarded_save(guard: ChangeGuard, save: Callable[[Path], object], notices: li
     atomic_save(target, save)
     guard.saved()
     return target
+
+
+class FileTable(Table):
+    """What the local-file tables share: the run lock, the write loop and guarded atomic saves.
+
+    A subclass sets ``target``/``location``/``notices``/``for_writing`` and the columns, calls
+    :meth:`_lock_target` and creates ``_guard`` before it reads the file, and implements :meth:`_set` and
+    :meth:`_save_to`. Results stay in memory until :meth:`flush`.
+    """
+
+    target: Path
+    notices: list[str]
+    for_writing: bool
+    _guard: ChangeGuard
+    _output_col: int
+    _status_col: int | None
+    _lock: RunLock | None = None
+    _dirty: bool = False
+    _pending_headers: list[tuple[int, int, str]]
+
+    def _lock_target(self) -> None:
+        check_writable(self.target)
+        lock = RunLock(self.target)
+        lock.acquire()
+        self._lock = lock
+
+    @abstractmethod
+    def _set(self, row: int, col: int, value: str, *, header: bool = False) -> None:
+        """Put one value in memory (and mark the table dirty)."""
+
+    @abstractmethod
+    def _save_to(self, path: Path) -> None:
+        """Write the whole file to ``path``."""
+
+    def _result_text(self, value: str) -> str:
+        """How a result is stored; a hook for formats that need escaping."""
+        return value
+
+    def _status_writable(self, row: int) -> bool:
+        return True
+
+    def write(
+        self,
+        results: Mapping[int, str],
+        expected_inputs: Mapping[int, str],
+        statuses: Mapping[int, str] | None = None,
+    ) -> WriteOutcome:
+        outcome = WriteOutcome()
+        if (results or statuses) and self._pending_headers:
+            for row, col, text in self._pending_headers:
+                self._set(row, col, text, header=True)
+            self._pending_headers = []
+        for row, value in results.items():
+            self._set(row, self._output_col, self._result_text(value))
+            outcome.written.append(row)
+        if statuses and self._status_col:
+            for row, status in statuses.items():
+                if self._status_writable(row):
+                    self._set(row, self._status_col, status)
+        return outcome
+
+    def flush(self) -> None:
+        if not self._dirty or not self.for_writing:
+            return
+        try:
+            self.target = guarded_save(self._guard, self._save_to, self.notices)
+        except PermissionError:
+            raise SourceError(
+                f"Cannot save {str(self.target)!r} (permission denied). Use --output-file to write a copy."
+            ) from None
+        self.location = str(self.target)
+        self._dirty = False
+        log.debug("saved %s", self.target)
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

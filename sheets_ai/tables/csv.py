@@ -7,16 +7,13 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import SourceError
-from ._files import ChangeGuard, RunLock, check_writable, guarded_save
+from ._files import ChangeGuard, FileTable
 from .base import (
     InputCell,
-    Table,
     TableData,
-    WriteOutcome,
     check_distinct_columns,
     column_index_to_letter,
     display_text,
@@ -87,7 +84,7 @@ def _choose_dialect(sample: str, *, complete: bool, suffix: str) -> csv.Dialect:
     return dialect
 
 
-class CsvTable(Table):
+class CsvTable(FileTable):
     """A local CSV file. Results that look like formulas get a leading apostrophe (see README)."""
 
     def __init__(
@@ -102,11 +99,8 @@ class CsvTable(Table):
         self.location = str(self.target)
         self.notices: list[str] = []
         self.for_writing = for_writing
-        self._lock: RunLock | None = None
         if for_writing:
-            check_writable(self.target)
-            self._lock = RunLock(self.target)
-            self._lock.acquire()
+            self._lock_target()
         try:
             self._guard = ChangeGuard(self.target)
             raw = self.source.read_bytes()
@@ -210,32 +204,16 @@ class CsvTable(Table):
             notices=notices,
         )
 
-    def _set(self, row: int, col: int, value: str) -> None:
+    def _set(self, row: int, col: int, value: str, *, header: bool = False) -> None:
         line = self.rows[row - 1]
         if len(line) < col:
             line.extend([""] * (col - len(line)))
         line[col - 1] = value
         self._dirty = True
 
-    def write(
-        self,
-        results: Mapping[int, str],
-        expected_inputs: Mapping[int, str],
-        statuses: Mapping[int, str] | None = None,
-    ) -> WriteOutcome:
-        outcome = WriteOutcome()
-        if (results or statuses) and self._pending_headers:
-            for row, col, text in self._pending_headers:
-                self._set(row, col, text)
-            self._pending_headers = []
-        for row, value in results.items():
-            # A CSV opened in Excel turns "=..." into a formula; an apostrophe keeps it text (OWASP advice).
-            self._set(row, self._output_col, "'" + value if is_formula_like(value) else value)
-            outcome.written.append(row)
-        if statuses and self._status_col:
-            for row, status in statuses.items():
-                self._set(row, self._status_col, status)
-        return outcome
+    def _result_text(self, value: str) -> str:
+        # A CSV opened in Excel turns "=..." into a formula; an apostrophe keeps it text (OWASP advice).
+        return "'" + value if is_formula_like(value) else value
 
     def _render(self) -> bytes:
         buf = io.StringIO(newline="")
@@ -264,15 +242,5 @@ class CsvTable(Table):
             }[self.encoding]
         return bom + text.encode(self.encoding, errors="replace" if self.encoding != "utf-8" else "strict")
 
-    def flush(self) -> None:
-        if not self._dirty or not self.for_writing:
-            return
-        data = self._render()
-        self.target = guarded_save(self._guard, lambda tmp: tmp.write_bytes(data), self.notices)
-        self.location = str(self.target)
-        self._dirty = False
-
-    def close(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+    def _save_to(self, path: Path) -> None:
+        path.write_bytes(self._render())

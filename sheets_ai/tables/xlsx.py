@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import logging
 import zipfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,11 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import SheetNotFoundError, SourceError
-from ._files import ChangeGuard, RunLock, check_writable, guarded_save, warn_if_open_in_excel
+from ._files import ChangeGuard, FileTable, warn_if_open_in_excel
 from ._numfmt import format_value
 from .base import (
     InputCell,
-    Table,
     TableData,
-    WriteOutcome,
     check_distinct_columns,
     column_index_to_letter,
     display_text,
@@ -97,7 +94,7 @@ def _clean(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
-class XlsxTable(Table):
+class XlsxTable(FileTable):
     """A worksheet in a local workbook."""
 
     def __init__(
@@ -124,12 +121,8 @@ class XlsxTable(Table):
             self.target = self.source
         self.location = str(self.target)
         self.for_writing = for_writing
-        self._lock: RunLock | None = None
         if for_writing:
-            check_writable(self.target)
-            lock = RunLock(self.target)
-            lock.acquire()
-            self._lock = lock
+            self._lock_target()
         warning = warn_if_open_in_excel(self.source)
         if warning:
             self.notices.append(warning)
@@ -293,13 +286,13 @@ class XlsxTable(Table):
         finally:
             cached.close()
 
-    def _set(self, row: int, col: int, value: str, *, style_from: int | None = None) -> None:
+    def _set(self, row: int, col: int, value: str, *, header: bool = False) -> None:
         cell = self.ws.cell(row=row, column=col)
         cell.value = _clean(value)
         # openpyxl would store a string that starts with "=" as a formula; results are always values.
         cell.data_type = "s"
-        if style_from is not None:
-            src = self.ws.cell(row=row, column=style_from)
+        if header:  # a new header looks like the input column's
+            src = self.ws.cell(row=row, column=self._input_col)
             if src.has_style:
                 cell.font = copy.copy(src.font)
                 cell.fill = copy.copy(src.fill)
@@ -307,40 +300,10 @@ class XlsxTable(Table):
                 cell.alignment = copy.copy(src.alignment)
         self._dirty = True
 
-    def write(
-        self,
-        results: Mapping[int, str],
-        expected_inputs: Mapping[int, str],
-        statuses: Mapping[int, str] | None = None,
-    ) -> WriteOutcome:
-        outcome = WriteOutcome()
-        if (results or statuses) and self._pending_headers:
-            for row, col, text in self._pending_headers:
-                self._set(row, col, text, style_from=self._input_col)
-            self._pending_headers = []
-        for row, value in results.items():
-            self._set(row, self._output_col, value)
-            outcome.written.append(row)
-        if statuses and self._status_col:
-            for row, status in statuses.items():
-                if not isinstance(self.ws.cell(row=row, column=self._status_col), MergedCell):
-                    self._set(row, self._status_col, status)
-        return outcome
+    def _status_writable(self, row: int) -> bool:
+        return self._status_col is not None and not isinstance(
+            self.ws.cell(row=row, column=self._status_col), MergedCell
+        )
 
-    def flush(self) -> None:
-        if not self._dirty or not self.for_writing:
-            return
-        try:
-            self.target = guarded_save(self._guard, self.wb.save, self.notices)
-            self.location = str(self.target)
-        except PermissionError:
-            raise SourceError(
-                f"Cannot save {str(self.target)!r} (permission denied). Use --output-file to write a copy."
-            ) from None
-        self._dirty = False
-        log.debug("saved %s", self.target)
-
-    def close(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+    def _save_to(self, path: Path) -> None:
+        self.wb.save(path)
