@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
 from ..errors import ColumnNotFoundError, UsageError
 
 _LETTERS_RE = re.compile(r"^[A-Za-z]{1,3}$")
@@ -99,19 +101,12 @@ class Table(ABC):
 
 def column_letter_to_index(letters: str) -> int:
     """``A`` -> 1, ``Z`` -> 26, ``AA`` -> 27."""
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + (ord(ch) - 64)
-    return index
+    return column_index_from_string(letters.upper())
 
 
 def column_index_to_letter(index: int) -> str:
     """1 -> ``A``, 27 -> ``AA``."""
-    letters = ""
-    while index > 0:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    return get_column_letter(index)
 
 
 def normalize_header(value: Any) -> str:

@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from gspread.exceptions import APIError
+from gspread.utils import absolute_range_name
+from openpyxl.utils.cell import get_column_letter
 
 from ..config import RunConfig
 from ..errors import SheetNotFoundError, SourceError
@@ -76,10 +78,6 @@ def parse_source(source: str) -> tuple[str, int | None]:
         gid_match = re.search(r"(?:^|[#&?])gid=(\d+)", "#" + parsed.fragment + "&" + parsed.query)
         return match.group(1), int(gid_match.group(1)) if gid_match else None
     return source, None
-
-
-def quote_sheet(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
 
 
 class GoogleSheetTable(Table):
@@ -169,7 +167,7 @@ class GoogleSheetTable(Table):
         status_column: str | None = None,
     ) -> TableData:
         self._header_row = header_row
-        rng = f"{quote_sheet(self.sheet_title)}!{header_row}:{max(header_row, self._row_count())}"
+        rng = absolute_range_name(self.sheet_title, f"{header_row}:{max(header_row, self._row_count())}")
         data = self._call(
             lambda: self.http.values_batch_get(
                 self.spreadsheet_id,
@@ -280,10 +278,12 @@ class GoogleSheetTable(Table):
 
     def _reread(self, first: int, last: int) -> dict[int, tuple[str | None, str | None, str | None]]:
         """Input, output and status cells of rows first..last as they are now (one batchGet)."""
-        sheet = quote_sheet(self.sheet_title)
         columns = [self._in_col, self._out_col] + ([self._status_col] if self._status_col else [])
         ranges = [
-            f"{sheet}!{column_index_to_letter(c)}{first}:{column_index_to_letter(c)}{last}" for c in columns
+            absolute_range_name(
+                self.sheet_title, f"{get_column_letter(c)}{first}:{get_column_letter(c)}{last}"
+            )
+            for c in columns
         ]
         data = self._call(
             lambda: self.http.values_batch_get(
@@ -328,19 +328,20 @@ class GoogleSheetTable(Table):
 
     def _send(self, updates: dict[tuple[int, int], str]) -> None:
         """values.batchUpdate RAW, one range per run of adjacent rows in a column, in chunks under 2 MB."""
-        sheet = quote_sheet(self.sheet_title)
         by_col: dict[int, list[tuple[int, str]]] = {}
         for (row, col), value in sorted(updates.items()):
             by_col.setdefault(col, []).append((row, value))
         data: list[dict[str, Any]] = []
         for col, cells in by_col.items():
-            letter = column_index_to_letter(col)
+            letter = get_column_letter(col)
             run: list[tuple[int, str]] = []
             for row, value in [*cells, (-1, "")]:
                 if run and row != run[-1][0] + 1:
                     data.append(
                         {
-                            "range": f"{sheet}!{letter}{run[0][0]}:{letter}{run[-1][0]}",
+                            "range": absolute_range_name(
+                                self.sheet_title, f"{letter}{run[0][0]}:{letter}{run[-1][0]}"
+                            ),
                             "majorDimension": "ROWS",
                             "values": [[v] for _, v in run],
                         }
@@ -379,7 +380,7 @@ class GoogleSheetTable(Table):
         self._call(
             lambda: self.http.values_append(
                 self.spreadsheet_id,
-                f"{quote_sheet(name)}!A1",
+                absolute_range_name(name, "A1"),
                 params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
                 body={"values": rows},
             )

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
 Scalar = str | int | float | bool
 
 DEFAULT_ROWS = 1000
@@ -172,19 +174,13 @@ def cell_data(cell: Cell | None) -> dict[str, Any]:
 
 
 def col_to_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n - 1
+    """``A`` -> 0 (the API's zero-based column index)."""
+    return column_index_from_string(letters.upper()) - 1
 
 
 def index_to_col(index: int) -> str:
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    """0 -> ``A``."""
+    return get_column_letter(index + 1)
 
 
 def quote_sheet(title: str) -> str:
