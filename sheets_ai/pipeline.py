@@ -143,7 +143,7 @@ class _Run:
         report.skipped = selection.skipped
         report.rows_skipped = sum(selection.skipped.values())
 
-        token_limited = provider.default_max_row_tokens(self.task) < 1_000_000 or config.max_row_tokens
+        token_limited = provider.counts_tokens or config.max_row_tokens is not None
         max_row_tokens = config.max_row_tokens or provider.default_max_row_tokens(self.task)
         planned = plan_rows(
             selection.cells,

@@ -62,6 +62,8 @@ class Provider(ABC):
     cacheable: bool = False
     #: Upper bound on useful parallel requests.
     max_concurrency: int = 1
+    #: Whether rows are measured in tokens (packing, truncation); a local analyzer has no token budget.
+    counts_tokens: bool = True
 
     @property
     def cache_namespace(self) -> str:

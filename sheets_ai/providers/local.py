@@ -19,6 +19,7 @@ class LocalProvider(Provider):
     model = "local-analyzer"
     cacheable = False
     max_concurrency = 1
+    counts_tokens = False
 
     def __init__(self) -> None:
         from .local_nlp import SentimentAnalyzer
@@ -37,9 +38,6 @@ class LocalProvider(Provider):
         return 500
 
     def default_max_batch_tokens(self, task: Task) -> int:
-        return 10_000_000
-
-    def default_max_row_tokens(self, task: Task) -> int:
         return 10_000_000
 
     def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
