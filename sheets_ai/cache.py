@@ -67,10 +67,6 @@ class ResultCache:
             )
             self._db.commit()
 
-    def __len__(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
-
     def close(self) -> None:
         with self._lock:
             self._db.close()

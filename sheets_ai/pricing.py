@@ -12,6 +12,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from .tokens import counts_are_exact
+
 
 @dataclass(frozen=True)
 class Price:
@@ -87,9 +89,10 @@ def estimate_lines(
     model: str, rows: int, requests: int, prompt_tokens: int, completion_tokens: int
 ) -> list[str]:
     """The human block ``sheets-ai estimate`` prints: counts, then the cost on this and other models."""
+    counting = "exact o200k counts" if counts_are_exact() else "approximate counts: no o200k encoding here"
     lines = [
         f"  estimate: {rows} rows to process in {requests} requests, {prompt_tokens:,} prompt tokens, "
-        f"{completion_tokens:,} completion tokens (exact o200k counts; completion expected)",
+        f"{completion_tokens:,} completion tokens ({counting}; completion expected)",
     ]
     width = max(len(m) for m in [model, *alternatives(model)])
     for name, cost in cost_by_model(model, prompt_tokens, completion_tokens).items():
