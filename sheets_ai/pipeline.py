@@ -6,25 +6,23 @@ a batch into answers; tasks only judge one answer.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from .cache import ResultCache, cache_key
 from .config import RunConfig
-from .errors import Interrupted, SheetsAIError
+from .errors import Interrupted, SheetsAIError, UsageError
 from .planning import PlannedRow, pack_batches, plan_rows, select_rows
 from .prompts import PROTOCOL_VERSION
 from .providers import get_provider
 from .providers.base import BatchAnswer, BatchItem, Provider, Usage
 from .report import Failure, RunReport
+from .signals import StopSignals
 from .tables import open_table
 from .tables.base import Table
 from .tasks import Task, build_task
@@ -48,21 +46,13 @@ class Job:
     tries: int = 1  # requests made at this level for these rows
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (Cloud Run, kill) behaves like Ctrl-C so finished rows are saved before exit."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+#: The header a results column without one gets, so a rerun knows the column is the output.
+RESULT_HEADERS = {
+    "sentiment": "Sentiment",
+    "summarize": "Summary",
+    "classify": "Category",
+    "extract": "Answer",
+}
 
 
 class _Run:
@@ -83,6 +73,7 @@ class _Run:
         self.cache_keys: dict[int, str] = {}
         self.inflight_cost = 0.0
         self._budget_left: int | None = None
+        self.signals = StopSignals()
 
     # ---------------------------------------------------------------- the run
     def execute(self) -> RunReport:
@@ -131,8 +122,14 @@ class _Run:
         config, report = self.config, self.report
         assert config.input and config.output
         data = table.read(
-            config.input, config.output, header_row=config.header_row, status_column=config.status_column
+            config.input,
+            config.output,
+            header_row=config.header_row,
+            status_column=config.status_column,
+            new_header=RESULT_HEADERS.get(self.task.name),
         )
+        if data.output_conflict and not config.overwrite:
+            raise UsageError(data.output_conflict)
         report.sheet = getattr(table, "sheet_title", None)
         report.notices.extend(n for n in data.notices if n not in report.notices)
         for notice in data.notices:
@@ -166,26 +163,25 @@ class _Run:
         if config.dry_run:
             self._dry_run(provider, batches, planned)
             return
-        with _sigterm_as_interrupt():
-            try:
-                self._process(table, provider, batches)
-            except KeyboardInterrupt:
-                self._save(table)
-                report.stopped = "interrupted"
-                report.rows_remaining = self.total - self.done
-                raise Interrupted(
-                    f"Interrupted; {report.rows_processed} finished rows were saved to {table.location}. "
-                    "Run the same command again to complete the remaining rows."
-                ) from None
-            except SheetsAIError as exc:
-                self._save(table)
-                report.stopped = str(exc)
-                report.rows_remaining = self.total - self.done
-                raise
-            except BaseException:
-                self._save(table)
-                raise
-        self._save(table)
+        try:
+            self._process(table, provider, batches)
+            self._save(table)
+        except KeyboardInterrupt:
+            self._save(table)
+            report.stopped = "interrupted"
+            report.rows_remaining = self.total - self.done
+            raise Interrupted(
+                f"Interrupted; {report.rows_processed} finished rows were saved to {table.location}. "
+                "Run the same command again to complete the remaining rows."
+            ) from None
+        except SheetsAIError as exc:
+            self._save(table)
+            report.stopped = str(exc)
+            report.rows_remaining = self.total - self.done
+            raise
+        except BaseException:
+            self._save(table)
+            raise
         report.rows_remaining = self.total - self.done
 
     # ------------------------------------------------------------- the cache
@@ -372,7 +368,11 @@ class _Run:
             self.progress(self.done, self.total)
 
     def _save(self, table: Table) -> None:
-        """Write what is finished and make it durable."""
+        """Write what is finished and make it durable; a stop signal waits until the save is complete."""
+        with self.signals.shield():
+            self._write_and_flush(table)
+
+    def _write_and_flush(self, table: Table) -> None:
         report = self.report
         results, statuses = self.results, self.statuses
         self.results, self.statuses = {}, {}
@@ -405,7 +405,18 @@ def run(
     """
     state = _Run(config, progress, table)
     try:
-        return state.execute()
+        with state.signals:
+            try:
+                return state.execute()
+            except KeyboardInterrupt:  # before any row was finished, or after the last save
+                report = state.report
+                saved = (
+                    f"{report.rows_processed} finished rows were saved"
+                    if report.rows_processed
+                    else ("nothing was changed")
+                )
+                report.stopped = "interrupted"
+                raise Interrupted(f"Interrupted; {saved}. Run the same command again to continue.") from None
     except SheetsAIError as exc:
         state.report.seconds = time.monotonic() - state.started
         exc.report = state.report  # type: ignore[attr-defined]

@@ -51,6 +51,8 @@ class RunReport:
             return 0
         if self.rows_failed or self.rows_changed or self.rows_remaining or self.stopped:
             return 1
+        if self.skipped.get("formula_without_value"):  # rows that could not be done: not a success
+            return 1
         return 0
 
     def to_dict(self) -> dict[str, Any]:

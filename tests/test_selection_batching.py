@@ -205,11 +205,13 @@ def test_formula_cells_use_their_cached_value_and_errors_are_skipped(
         "run", path, "--task", "summarize", "--input", "Text", "--output", "Seen", "--json",
         *openai_args(fake_openai),
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    # B5's formula was never calculated: that row is not done, said so, and the run is not a success.
+    assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     assert sorted(t for batch in sent_rows(fake_openai) for t in batch) == ["4", "good morning"]
-    assert report["skipped"] == {"error_values": 3}
+    assert report["skipped"] == {"error_values": 2, "formula_without_value": 1}
     assert report["rows_skipped"] == 3
+    assert any("1 row has an input formula with no stored result" in n for n in report["notices"])
     ws = openpyxl.load_workbook(path).active
     assert ws["C2"].value == expected_answer("summarize", "good morning")
     assert ws["C6"].value == expected_answer("summarize", "4")

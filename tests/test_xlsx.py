@@ -94,6 +94,9 @@ def test_everything_outside_the_output_column_survives(work: Path) -> None:
     proc = run_cli("run", path, "--task", "sentiment", "--input", "Review", "--output", "Sentiment")
     assert proc.returncode == 0, proc.stderr
     after = _workbook_picture(path, skip={"Reviews": {"F"}})
+    # The sheet's autofilter covered the input; the new column next to it joins it (so sorting keeps
+    # each result with its row). Nothing else changes.
+    assert (before["Reviews"].pop("filter"), after["Reviews"].pop("filter")) == ("A1:E61", "A1:F61")
     for key in before:
         assert after[key] == before[key], f"{key} changed"
     reviews = column_values(path, "B", sheet="Reviews")
@@ -176,22 +179,27 @@ def _with_chart(path: Path) -> Path:
     return path
 
 
-def test_workbook_with_a_chart_is_never_overwritten(tmp_path: Path) -> None:
+def test_workbook_with_a_chart_gets_its_results_in_place(tmp_path: Path) -> None:
     path = _with_chart(tmp_path / "charted.xlsx")
-    before = path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        before = {i.filename: zf.read(i) for i in zf.infolist()}
     proc, report = run_json("run", path, "--input", "Review", "--output", "Sentiment")
     assert proc.returncode == 0, proc.stderr
-    assert path.read_bytes() == before
-    copy = tmp_path / "charted.sheets-ai.xlsx"
-    assert report["output"] == str(copy)
-    assert "charts" in proc.stderr and "charted.sheets-ai.xlsx" in proc.stderr
-    results = column_values(copy, "C")
+    assert report["output"] == str(path)
+    assert not list(tmp_path.glob("*.sheets-ai*"))  # no NAME.sheets-ai.xlsx beside it
+    with zipfile.ZipFile(path) as zf:
+        after = {i.filename: zf.read(i) for i in zf.infolist()}
+    assert list(after) == list(before)  # same parts, same order
+    changed = [name for name in before if after[name] != before[name]]
+    assert changed == ["xl/worksheets/sheet1.xml"]  # the chart and its drawing are byte-identical
+    results = column_values(path, "C")
     assert results[:2] == ["positive", "negative"] and results[2] in LABELS
 
-    # A rerun continues in the copy (nothing to do) and still leaves the original alone.
+    # A rerun has nothing to do and changes nothing.
+    saved = path.read_bytes()
     proc, report = run_json("run", path, "--input", "Review", "--output", "Sentiment")
     assert proc.returncode == 0 and report["rows_processed"] == 0 and report["skipped"]["already_done"] == 3
-    assert path.read_bytes() == before
+    assert path.read_bytes() == saved
 
 
 def test_output_file_option(work: Path) -> None:

@@ -51,11 +51,12 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
         raise SourceError(f"{source!r} is a folder. Pass an .xlsx or .csv file inside it.")
     if config.output_file is not None:
         out_suffix = Path(config.output_file).suffix.lower()
+        # A workbook keeps its kind: an .xlsm saved as .xlsx would not open in Excel (its macros need .xlsm).
         same_kind = (suffix in CSV_SUFFIXES and out_suffix in CSV_SUFFIXES) or (
-            suffix in XLSX_SUFFIXES and out_suffix == ".xlsx"
+            suffix in XLSX_SUFFIXES and out_suffix == suffix
         )
         if not same_kind and suffix in CSV_SUFFIXES | XLSX_SUFFIXES:
-            wanted = "a .csv/.tsv/.txt" if suffix in CSV_SUFFIXES else "an .xlsx"
+            wanted = "a .csv/.tsv/.txt" if suffix in CSV_SUFFIXES else f"a {suffix}"
             raise UsageError(
                 f"--output-file {str(config.output_file)!r}: a {suffix} source is written as {wanted} file; "
                 "choose a name with that extension."

@@ -8,18 +8,24 @@ import os
 import re
 import tempfile
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from ..errors import LockedError, SourceError
-from .base import Table, WriteOutcome
+from .base import InputCell, Table, WriteOutcome, normalize_header
 
 log = logging.getLogger("sheets_ai")
 
 
+def real_path(path: Path) -> Path:
+    """Where a file really lives: a symlinked workbook is updated there, and the link stays a link."""
+    return Path(os.path.realpath(path))
+
+
 def lock_path_for(path: Path) -> Path:
+    path = real_path(path)
     return path.with_name(f".{path.name}.sheets-ai.lock")
 
 
@@ -27,7 +33,7 @@ class RunLock:
     """An exclusive lock beside the file being written; released when the process dies."""
 
     def __init__(self, target: Path) -> None:
-        self.target = target
+        self.target = real_path(target)
         self.path = lock_path_for(target)
         self._lock: FileLock | None = None
 
@@ -76,6 +82,7 @@ def remove_stale_temporaries(target: Path) -> None:
 
 def check_writable(target: Path) -> None:
     """Fail early, before any work is done, when the result could not be saved."""
+    target = real_path(target)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.exists():
         raise SourceError(
@@ -109,7 +116,11 @@ def _umask() -> int:
 
 
 def atomic_save(target: Path, save: Callable[[Path], object]) -> None:
-    """Save through a temporary file in the same folder, then replace the target in one step."""
+    """Save through a temporary file in the same folder, then replace the target in one step.
+
+    A symlink is followed: the file it points to is replaced, the link itself is left as it is.
+    """
+    target = real_path(target)
     mode = target.stat().st_mode & 0o777 if target.exists() else None
     fd, tmp_name = tempfile.mkstemp(
         dir=target.parent, prefix=f".~{target.stem}.", suffix=target.suffix + ".tmp"
@@ -186,6 +197,49 @@ def guarded_save(guard: ChangeGuard, save: Callable[[Path], object], notices: li
     return target
 
 
+def check_earlier_output(
+    target_headers: Sequence[str],
+    source_headers: Sequence[str],
+    own_columns: Iterable[int],
+    source_name: str,
+    target_name: str,
+) -> None:
+    """Refuse an --output-file that exists but was not written from this source by sheets-ai.
+
+    An earlier output is the source plus the output (and status) column: every other header is the same.
+    """
+    own = set(own_columns)
+    width = max(len(target_headers), len(source_headers))
+    for col in range(1, width + 1):
+        if col in own:
+            continue
+        theirs = target_headers[col - 1] if col <= len(target_headers) else ""
+        ours = source_headers[col - 1] if col <= len(source_headers) else ""
+        if normalize_header(theirs) != normalize_header(ours):
+            raise SourceError(
+                f"{target_name} exists but is not an earlier output of {source_name} (column {col} is headed "
+                f"{theirs!r} there, {ours!r} here). Delete it, or choose another --output-file."
+            )
+
+
+def carry_over(
+    cells: Sequence[InputCell], earlier: Mapping[int, tuple[str | None, str | None]]
+) -> dict[int, str]:
+    """Results an earlier run left in the output file, for rows whose input is still the same.
+
+    Those rows count as done (their ``output`` is set); a row whose input changed is done again.
+    """
+    carried: dict[int, str] = {}
+    for cell in cells:
+        if cell.output is not None or cell.text is None or cell.row not in earlier:
+            continue
+        text, result = earlier[cell.row]
+        if result is not None and text == cell.text:
+            cell.output = result
+            carried[cell.row] = result
+    return carried
+
+
 class FileTable(Table):
     """What the local-file tables share: the run lock, the write loop and guarded atomic saves.
 
@@ -248,6 +302,7 @@ class FileTable(Table):
     def flush(self) -> None:
         if not self._dirty or not self.for_writing:
             return
+        log.debug("saving %s", self.target)
         try:
             self.target = guarded_save(self._guard, self._save_to, self.notices)
         except PermissionError:

@@ -45,6 +45,8 @@ class TableData:
     output_header_created: bool = False
     status_col: int | None = None
     notices: list[str] = field(default_factory=list)
+    #: Set when the output column has no header but holds data: refused unless --overwrite.
+    output_conflict: str | None = None
 
 
 @dataclass
@@ -69,8 +71,13 @@ class Table(ABC):
         *,
         header_row: int = 1,
         status_column: str | None = None,
+        new_header: str | None = None,
     ) -> TableData:
-        """Read the header row and the input/output columns of every data row."""
+        """Read the header row and the input/output columns of every data row.
+
+        ``new_header`` is written (with the first results) into the header cell of an output column that
+        was given by letter and has no header, so a rerun can tell the results there from other data.
+        """
 
     @abstractmethod
     def write(
@@ -141,13 +148,33 @@ def resolve_input_column(spec: str, headers: Sequence[Any], *, header_row: int =
     return index
 
 
-def resolve_output_column(spec: str, headers: Sequence[Any], *, header_row: int = 1) -> tuple[int, bool]:
-    """Return (column, created). An unknown header becomes a new column after the last used header."""
+def resolve_output_column(
+    spec: str, headers: Sequence[Any], *, header_row: int = 1, used_width: int = 0
+) -> tuple[int, bool]:
+    """Return (column, created). An unknown header becomes a new column right of every used cell.
+
+    ``used_width`` is the last column that holds a value in the header row or any data row: a column with
+    a blank header can still hold someone's notes, and a new column must never land on them.
+    """
     index = find_column(spec, headers, header_row=header_row)
     if index is not None:
         return index, False
     last = max((i for i, h in enumerate(headers, start=1) if h not in (None, "")), default=0)
-    return last + 1, True
+    return max(last, used_width) + 1, True
+
+
+def unheaded_output_conflict(
+    spec: str, col: int, header: str, filled_rows: int, *, what: str = "--output"
+) -> str | None:
+    """The message for an output column given by letter that has no header but holds data, else None."""
+    if header.strip() or not filled_rows:
+        return None
+    letter = column_index_to_letter(col)
+    return (
+        f"{what} {spec.strip()}: column {letter} has no header but holds data in {filled_rows} rows, which "
+        f"would be taken as finished results. Give a new header name to put the results in a new column, "
+        f"or add --overwrite to replace that data."
+    )
 
 
 def check_distinct_columns(input_col: int, output_col: int, status_col: int | None = None) -> None:

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from ..errors import SourceError
-from ._files import ChangeGuard, FileTable
+from ._files import ChangeGuard, FileTable, carry_over, check_earlier_output
 from .base import (
     InputCell,
     TableData,
@@ -20,6 +20,7 @@ from .base import (
     is_formula_like,
     resolve_input_column,
     resolve_output_column,
+    unheaded_output_conflict,
 )
 
 log = logging.getLogger("sheets_ai")
@@ -42,6 +43,10 @@ def _decode(raw: bytes, name: str) -> tuple[str, str, bool]:
         except UnicodeDecodeError:
             continue
     raise SourceError(f"{name}: unknown text encoding. Save it as UTF-8 CSV.")  # pragma: no cover
+
+
+def _last_filled(row: list[str]) -> int:
+    return max((i for i, field in enumerate(row, start=1) if field.strip()), default=0)
 
 
 class _Dialect(csv.Dialect):
@@ -159,6 +164,7 @@ class CsvTable(FileTable):
         *,
         header_row: int = 1,
         status_column: str | None = None,
+        new_header: str | None = None,
     ) -> TableData:
         if not self.rows or all(not any(c.strip() for c in r) for r in self.rows):
             raise SourceError(f"{self.source.name} is empty. Add a header row and some rows.")
@@ -168,24 +174,33 @@ class CsvTable(FileTable):
             )
         self._header_row = header_row
         headers = list(self.rows[header_row - 1])
+        # Past the last field that holds text in the header row or any data row (rows can be ragged).
+        used = max((_last_filled(r) for r in self.rows[header_row - 1 :]), default=0)
         self._input_col = resolve_input_column(input_column, headers, header_row=header_row)
-        self._output_col, created = resolve_output_column(output_column, headers, header_row=header_row)
+        self._output_col, created = resolve_output_column(
+            output_column, headers, header_row=header_row, used_width=used
+        )
         planned = list(headers)
+        planned.extend([""] * (max(self._output_col, used) - len(planned)))
         if created:
-            planned.extend([""] * (self._output_col - len(planned)))
             planned[self._output_col - 1] = output_column.strip()
         made = False
         if status_column:
-            self._status_col, made = resolve_output_column(status_column, planned, header_row=header_row)
+            self._status_col, made = resolve_output_column(
+                status_column, planned, header_row=header_row, used_width=max(used, self._output_col)
+            )
         check_distinct_columns(self._input_col, self._output_col, self._status_col)
         notices = list(self.notices)
         # New headers are written with the first results, so a run with nothing to do changes nothing.
         self._pending_headers = []
+        out_header = planned[self._output_col - 1]
         if created:
             self._pending_headers.append((header_row, self._output_col, output_column.strip()))
             notices.append(
                 f"New column {column_index_to_letter(self._output_col)} {output_column.strip()!r} for the results."
             )
+        elif not out_header.strip() and new_header:
+            self._pending_headers.append((header_row, self._output_col, new_header))
         if made and self._status_col is not None and status_column:
             self._pending_headers.append((header_row, self._status_col, status_column.strip()))
         headers = planned
@@ -194,6 +209,9 @@ class CsvTable(FileTable):
             value = row[self._input_col - 1] if self._input_col <= len(row) else ""
             out = row[self._output_col - 1] if self._output_col <= len(row) else ""
             cells.append(InputCell(row=number, text=display_text(value), output=display_text(out)))
+        filled = sum(1 for c in cells if c.output is not None)
+        if self.target != self.source and self.target.exists() and self.for_writing:
+            notices.append(self._continue_earlier_output(header_row, headers, cells))
         return TableData(
             headers=headers,
             input_col=self._input_col,
@@ -202,7 +220,35 @@ class CsvTable(FileTable):
             output_header_created=created,
             status_col=self._status_col,
             notices=notices,
+            output_conflict=None
+            if created
+            else unheaded_output_conflict(output_column, self._output_col, out_header, filled),
         )
+
+    def _continue_earlier_output(self, header_row: int, headers: list[str], cells: list[InputCell]) -> str:
+        """--output-file that exists: take the results an earlier run left there for unchanged rows."""
+        try:
+            text = _decode(self.target.read_bytes(), self.target.name)[0]
+        except PermissionError:
+            raise SourceError(f"Cannot read {str(self.target)!r} (permission denied).") from None
+        earlier = list(csv.reader(io.StringIO(text, newline=""), self.dialect))
+        head = earlier[header_row - 1] if len(earlier) >= header_row else []
+        own = {self._output_col, self._status_col or 0}
+        check_earlier_output(head, headers, own, self.source.name, self.target.name)
+
+        def field(line: list[str], col: int) -> str | None:
+            return display_text(line[col - 1]) if col <= len(line) else None
+
+        found = {
+            number: (field(line, self._input_col), field(line, self._output_col))
+            for number, line in enumerate(earlier[header_row:], start=header_row + 1)
+        }
+        carried = carry_over(cells, found)
+        for row, value in carried.items():
+            line = self.rows[row - 1]
+            line.extend([""] * (self._output_col - len(line)))
+            line[self._output_col - 1] = value  # as the earlier run stored it (apostrophe included)
+        return f"Continuing in {self.target.name}: {len(carried)} rows were done by an earlier run."
 
     def _set(self, row: int, col: int, value: str, *, header: bool = False) -> None:
         line = self.rows[row - 1]

@@ -165,6 +165,7 @@ class GoogleSheetTable(Table):
         *,
         header_row: int = 1,
         status_column: str | None = None,
+        new_header: str | None = None,
     ) -> TableData:
         self._header_row = header_row
         rng = absolute_range_name(self.sheet_title, f"{header_row}:{max(header_row, self._row_count())}")

@@ -35,6 +35,7 @@ class MemoryTable(Table):
         *,
         header_row: int = 1,
         status_column: str | None = None,
+        new_header: str | None = None,
     ) -> TableData:
         cells = [InputCell(row=i + HEADER_ROW + 1, text=_text(v)) for i, v in enumerate(self.values)]
         return TableData(headers=["input", "output"], input_col=1, output_col=2, cells=cells)
