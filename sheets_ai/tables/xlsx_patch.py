@@ -16,6 +16,7 @@ untouched. Excel turns them into shared strings the next time it saves the file.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import shutil
@@ -39,6 +40,7 @@ TABLE_REL = REL_NS + "/table"
 _ATTRS = rb"""(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*"""
 _ATTR = re.compile(rb"""([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
+_R_ATTR = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 _COPY_CHUNK = 1 << 20
 
 
@@ -153,6 +155,7 @@ def patch_package(source: Path | IO[bytes], dest: Path, patch: SheetPatch) -> No
                     shutil.copyfileobj(src, dst, _COPY_CHUNK)
 
 
+@functools.lru_cache(maxsize=4096)  # labels repeat on every row
 def _escape(text: str) -> bytes:
     text = ILLEGAL_CHARACTERS_RE.sub("", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
@@ -177,13 +180,16 @@ def _set_attr(start_tag: bytes, name: bytes, value: bytes) -> bytes:
 
 
 def _cell_xml(prefix: bytes, row: int, col: int, text: str, style: int | None) -> bytes:
-    ref = f"{get_column_letter(col)}{row}".encode()
     s = b' s="%d"' % style if style else b""
     p = prefix
-    return (
-        b"<" + p + b'c r="' + ref + b'"' + s + b' t="inlineStr"><' + p + b"is><" + p
-        + b't xml:space="preserve">' + _escape(text) + b"</" + p + b"t></" + p + b"is></" + p + b"c>"
+    return b'<%sc r="%s%d"%s t="inlineStr"><%sis><%st xml:space="preserve">%s</%st></%sis></%sc>' % (
+        p, _letters(col), row, s, p, p, _escape(text), p, p, p,
     )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1024)
+def _letters(col: int) -> bytes:
+    return get_column_letter(col).encode()
 
 
 class _Sheet:
@@ -206,6 +212,8 @@ class _Sheet:
         self.dimension = re.compile(rb"<" + p + rb"dimension(" + _ATTRS + rb")\s*/>")
         self.autofilter = re.compile(rb"<" + p + rb"autoFilter(" + _ATTRS + rb")\s*(/?)>")
         self.col = re.compile(rb"<" + p + rb"col(?=[\s/>])(" + _ATTRS + rb")\s*/?>")
+        self.ext_lst = re.compile(rb"<" + p + rb"extLst[\s>]")
+        self.cell_start = b"<" + self.prefix + b"c "
 
 
 def _column_styles(head: bytes, sheet: _Sheet) -> list[tuple[int, int, int]]:
@@ -261,12 +269,58 @@ def _patch_row(
 ) -> bytes:
     """One <row> element with ``values`` (column -> text) written into it."""
     p = sheet.prefix
-    row_attrs = _attrs(start_tag)
+    # Only a row's spans, customFormat and s matter here; most rows carry none of them.
+    row_attrs = _attrs(start_tag) if b"spans" in start_tag or b"customFormat" in start_tag else {}
+    body = body or b""
+    last = _last_cell_column(sheet, body)
+    if last is not None and last < min(values) and not any((row, c) in patch.style_from for c in values):
+        # The usual case, a new column right of the row's cells: append, without parsing the row.
+        new = (
+            _cell_xml(p, row, c, t, _new_cell_style(patch, row, c, row_attrs, cols, {}))
+            for c, t in sorted(values.items())
+        )
+        pieces = [body, *new]
+    else:
+        pieces = _merge_cells(sheet, body, row, row_attrs, values, patch, cols)
+    tag = start_tag
+    spans = row_attrs.get(b"spans")
+    if spans:
+        tag = _set_attr(tag, b"spans", _widen_spans(spans, max(values), min(values)))
+    if tag.endswith(b"/>"):
+        tag = tag[:-2].rstrip() + b">"
+    return tag + b"".join(pieces) + b"</" + p + b"row>"
+
+
+def _last_cell_column(sheet: _Sheet, body: bytes) -> int | None:
+    """The column of a row's last cell, when that can be told without parsing the row; 0 for no cells."""
+    if not body.strip():
+        return 0
+    at = body.rfind(sheet.cell_start)
+    if at == -1:
+        return None
+    m = sheet.cell.match(body, at)
+    if m is None or m.end() != len(body.rstrip()):  # something else follows the last cell (an extLst …)
+        return None
+    ref = _R_ATTR.search(m.group(1))
+    letters = ref and _CELL_REF.match(ref.group(1).decode("ascii", "replace"))
+    return column_index_from_string(letters.group(1)) if letters else None
+
+
+def _merge_cells(
+    sheet: _Sheet,
+    body: bytes,
+    row: int,
+    row_attrs: dict[bytes, bytes],
+    values: Mapping[int, str],
+    patch: SheetPatch,
+    cols: list[tuple[int, int, int]],
+) -> list[bytes]:
+    """A row's cells with ``values`` merged in, in column order; replaced cells keep their style."""
+    p = sheet.prefix
     pending = sorted(values.items())
     pieces: list[bytes] = []
     pos = 0
     col = 0
-    body = body or b""
     found = []
     styles: dict[int, int] = {}
     for m in sheet.cell.finditer(body):
@@ -293,20 +347,14 @@ def _patch_row(
             pos = m.end()
     # Cells after the last existing one go after it (before any <extLst> the row may carry).
     tail_at = len(body)
-    ext = re.search(rb"<" + re.escape(p) + rb"extLst[\s>]", body[pos:])
+    ext = sheet.ext_lst.search(body, pos)
     if ext is not None:
-        tail_at = pos + ext.start()
+        tail_at = ext.start()
     pieces.append(body[pos:tail_at])
     for c, text in pending:
         pieces.append(new(c, text))
     pieces.append(body[tail_at:])
-    tag = start_tag
-    spans = row_attrs.get(b"spans")
-    if spans:
-        tag = _set_attr(tag, b"spans", _widen_spans(spans, max(values), min(values)))
-    if tag.endswith(b"/>"):
-        tag = tag[:-2].rstrip() + b">"
-    return tag + b"".join(pieces) + b"</" + p + b"row>"
+    return pieces
 
 
 def _widen_spans(spans: bytes, hi: int, lo: int) -> bytes:
@@ -327,8 +375,8 @@ def _new_row(
 def _rows(sheet: _Sheet, data: bytes) -> Iterator[tuple[re.Match[bytes], int]]:
     number = 0
     for m in sheet.row.finditer(data):
-        r = _attrs(m.group(1)).get(b"r")
-        number = int(r) if r is not None else number + 1
+        r = _R_ATTR.search(m.group(1))
+        number = int(r.group(1)) if r is not None else number + 1
         yield m, number
 
 
@@ -353,22 +401,27 @@ def patch_sheet_xml(xml: bytes, patch: SheetPatch) -> bytes:
         open_tag = xml[start.start() : start.end()]
     out: list[bytes] = [_patch_head(head, sheet, patch), open_tag]
     pending = sorted(patch.cells.items())
+    i = 0  # the next pending row
     pos = 0
     for m, number in _rows(sheet, data):
-        while pending and pending[0][0] < number:
-            row, values = pending.pop(0)
+        if i == len(pending):
+            break
+        while i < len(pending) and pending[i][0] < number:
+            row, values = pending[i]
+            i += 1
             out.append(data[pos : m.start()])
             pos = m.start()
             out.append(_new_row(sheet, row, values, patch, cols))
-        if pending and pending[0][0] == number:
-            row, values = pending.pop(0)
+        if i < len(pending) and pending[i][0] == number:
+            row, values = pending[i]
+            i += 1
             out.append(data[pos : m.start()])
             start_tag = data[m.start() : m.start(1) + len(m.group(1))]
             start_tag += b"/>" if m.group(2) is None else b">"
             out.append(_patch_row(sheet, start_tag, m.group(2), row, values, patch, cols))
             pos = m.end()
     out.append(data[pos:])
-    for row, values in pending:
+    for row, values in pending[i:]:
         out.append(_new_row(sheet, row, values, patch, cols))
     out.append(b"</" + sheet.prefix + b"sheetData>")
     out.append(_patch_tail(after, sheet, patch))
