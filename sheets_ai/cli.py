@@ -47,6 +47,11 @@ def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--sheet", help="Worksheet name (default: the active sheet)."),
         click.option("--header-row", type=int, help="Row number of the header row (default 1)."),
+        click.option(
+            "--encoding",
+            metavar="NAME",
+            help="CSV: the file's text encoding, e.g. cp1252 (default: detected; UTF-8, cp1252 or cp932).",
+        ),
         click.option("--rows", metavar="FIRST:LAST", help="Only these sheet rows, e.g. 2:500."),
         click.option("--limit", type=int, help="Process at most N rows."),
         click.option(

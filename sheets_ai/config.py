@@ -6,6 +6,7 @@ an optional ``sheets-ai.toml`` > defaults. Unknown keys are rejected with the li
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import tomllib
@@ -33,6 +34,7 @@ class RunConfig(BaseModel):
     input: str | None = None
     output: str | None = None
     sheet: str | None = None
+    encoding: str | None = None
     header_row: int = Field(1, ge=1)
     rows: str | None = None
     limit: int | None = Field(None, ge=1)
@@ -78,6 +80,21 @@ class RunConfig(BaseModel):
                 raise ValueError("labels must be distinct")
             return labels or None
         return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _check_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip()
+        try:
+            codecs.lookup(name)
+            b"".decode(name)  # rejects bytes-to-bytes codecs such as base64
+        except LookupError:
+            raise ValueError(
+                f"unknown text encoding {name!r}; use a name such as utf-8, cp1252, cp932 or latin-1"
+            ) from None
+        return name
 
     @field_validator("rows")
     @classmethod

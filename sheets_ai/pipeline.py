@@ -130,6 +130,9 @@ class _Run:
         )
         if data.output_conflict and not config.overwrite:
             raise UsageError(data.output_conflict)
+        fixed = [*self.task.fixed_outputs(), *(("ok", "error: ") if config.status_column else ())]
+        if (problem := table.unstorable(fixed)) is not None:  # e.g. Japanese labels for a cp1252 CSV
+            raise UsageError(problem)
         report.sheet = getattr(table, "sheet_title", None)
         report.notices.extend(n for n in data.notices if n not in report.notices)
         for notice in data.notices:
@@ -381,6 +384,9 @@ class _Run:
             outcome = table.write(results, expected, statuses if self.config.status_column else None)
             report.rows_processed += len(outcome.written)
             report.rows_changed += len(outcome.changed)
+            for row, reason in outcome.failed.items():  # results the table cannot hold (e.g. its encoding)
+                report.failures.append(Failure(row=row, reason=reason))
+            report.rows_failed += len(outcome.failed)
         table.flush()
         report.output = table.location  # a save may have gone beside a file someone else changed
         for notice in getattr(table, "notices", []):

@@ -35,6 +35,10 @@ class Task:
     def is_label_task(self) -> bool:
         return bool(self.labels)
 
+    def fixed_outputs(self) -> tuple[str, ...]:
+        """Every value a label task can write (renamed sentiment labels, classify labels); empty for free text."""
+        return tuple(self.display.get(label, label) for label in self.labels)
+
     def definition(self) -> dict[str, Any]:
         """Everything that changes an answer; used in cache keys."""
         return {

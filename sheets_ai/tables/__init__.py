@@ -40,6 +40,8 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
             raise UsageError(
                 "Cannot use --output-file with a Google Sheet; results go into the sheet itself."
             )
+        if config.encoding is not None:
+            raise UsageError("Cannot use --encoding with a Google Sheet; it is for CSV files.")
         from .gsheets import GoogleSheetTable
 
         return GoogleSheetTable.from_config(config, for_writing=for_writing)
@@ -68,7 +70,11 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
             raise UsageError("Cannot use --sheet with a CSV file (it has one sheet).")
         from .csv import CsvTable
 
-        return CsvTable(path, output_file=config.output_file, for_writing=for_writing)
+        return CsvTable(
+            path, output_file=config.output_file, for_writing=for_writing, encoding=config.encoding
+        )
+    if config.encoding is not None:
+        raise UsageError(f"Cannot use --encoding with a {suffix or 'non-CSV'} file; it is for CSV files.")
     if suffix in XLSX_SUFFIXES:
         from .xlsx import XlsxTable
 

@@ -279,6 +279,14 @@ class FileTable(Table):
     def _status_writable(self, row: int) -> bool:
         return True
 
+    def _unstorable_result(self, value: str) -> str | None:
+        """Why the file cannot hold this result (e.g. its encoding lacks a character), or None."""
+        return None
+
+    def _status_text(self, status: str) -> str:
+        """How a status is stored; a hook for formats that cannot hold every character."""
+        return status
+
     def write(
         self,
         results: Mapping[int, str],
@@ -291,12 +299,19 @@ class FileTable(Table):
                 self._set(row, col, text, header=True)
             self._pending_headers = []
         for row, value in results.items():
-            self._set(row, self._output_col, self._result_text(value))
+            text = self._result_text(value)
+            problem = self._unstorable_result(text)
+            if problem is not None:  # not written at all rather than written damaged
+                outcome.failed[row] = problem
+                continue
+            self._set(row, self._output_col, text)
             outcome.written.append(row)
         if statuses and self._status_col:
             for row, status in statuses.items():
+                if row in outcome.failed:
+                    status = f"error: {outcome.failed[row]}"
                 if self._status_writable(row):
-                    self._set(row, self._status_col, status)
+                    self._set(row, self._status_col, self._status_text(status))
         return outcome
 
     def flush(self) -> None:

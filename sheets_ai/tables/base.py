@@ -51,10 +51,12 @@ class TableData:
 
 @dataclass
 class WriteOutcome:
-    """What a write did: rows written, rows skipped because their input changed or output got filled."""
+    """What a write did: rows written, rows skipped because their input changed or output got filled, and
+    rows whose result the table cannot hold (row -> reason; e.g. a character the CSV's encoding lacks)."""
 
     written: list[int] = field(default_factory=list)
     changed: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
 
 
 class Table(ABC):
@@ -92,6 +94,14 @@ class Table(ABC):
         us (Google Sheets) writes only rows whose input still matches. ``statuses`` (row -> text) go to the
         status column when one was configured, including rows that have no result.
         """
+
+    def unstorable(self, texts: Sequence[str]) -> str | None:
+        """Why this table cannot store some of ``texts`` (results or statuses a run will write), or None.
+
+        Called after :meth:`read` and before any request, so a run that could only fail stops at once. The
+        default: everything fits.
+        """
+        return None
 
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Make everything written so far durable."""

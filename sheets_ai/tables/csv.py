@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import SourceError
+from ._encoding import BOM_FOR, Decoded, decode_as, describe, detect, fit_for_status, unencodable
 from ._files import ChangeGuard, FileTable, carry_over, check_earlier_output
 from .base import (
     InputCell,
@@ -24,25 +25,10 @@ from .base import (
 )
 
 log = logging.getLogger("sheets_ai")
-ENCODINGS = ("utf-8", "cp932", "cp1252", "latin-1")
 DELIMITERS = ",;\t|"
-
-
-def _decode(raw: bytes, name: str) -> tuple[str, str, bool]:
-    """Return (text, encoding, had_bom)."""
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8", True
-    for bom, enc in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if raw.startswith(bom):
-            return raw[len(bom) :].decode(enc), enc, True
-    if b"\x00" in raw[:4096]:
-        raise SourceError(f"{name} looks like a binary file, not CSV text. Check you chose the right file.")
-    for enc in ENCODINGS:
-        try:
-            return raw.decode(enc), enc, False
-        except UnicodeDecodeError:
-            continue
-    raise SourceError(f"{name}: unknown text encoding. Save it as UTF-8 CSV.")  # pragma: no cover
+# The csv module refuses fields over 128 KiB by default; a cell can hold far more (a long note, a pasted
+# document). The limit is a C long: 2**31 - 1 fits on every platform.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 
 def _last_filled(row: list[str]) -> int:
@@ -93,7 +79,12 @@ class CsvTable(FileTable):
     """A local CSV file. Results that look like formulas get a leading apostrophe (see README)."""
 
     def __init__(
-        self, path: str | Path, *, output_file: str | Path | None = None, for_writing: bool = True
+        self,
+        path: str | Path,
+        *,
+        output_file: str | Path | None = None,
+        for_writing: bool = True,
+        encoding: str | None = None,
     ) -> None:
         self.source = Path(path)
         if not self.source.exists():
@@ -113,10 +104,20 @@ class CsvTable(FileTable):
             self.close()
             raise SourceError(f"Cannot read {str(self.source)!r} (permission denied).") from None
         try:
-            text, self.encoding, self.bom = _decode(raw, self.source.name)
+            decoded: Decoded = (
+                decode_as(raw, encoding, self.source.name) if encoding else detect(raw, self.source.name)
+            )
         except BaseException:
             self.close()
             raise
+        text, self.encoding, self.bom = decoded.text, decoded.encoding, decoded.bom
+        self.notices.extend(decoded.notices)
+        # The source is written back in its own encoding. A separate --output-file is a new file: UTF-8, so it
+        # can hold any result; with a BOM when the source is not UTF-8 (a cp1252/cp932 CSV comes from Excel,
+        # which reads a UTF-8 CSV right only with a BOM), else with or without one as the source had.
+        self.out_encoding, self.out_bom = self.encoding, self.bom
+        if self.target.resolve() != self.source.resolve():
+            self.out_encoding, self.out_bom = "utf-8", self.bom or self.encoding != "utf-8"
         self.newline = "\r\n" if "\r\n" in text[:65536] else ("\r" if "\r" in text[:65536] else "\n")
         self.trailing_newline = text.endswith(("\n", "\r"))
         sample = text[:65536]
@@ -228,7 +229,7 @@ class CsvTable(FileTable):
     def _continue_earlier_output(self, header_row: int, headers: list[str], cells: list[InputCell]) -> str:
         """--output-file that exists: take the results an earlier run left there for unchanged rows."""
         try:
-            text = _decode(self.target.read_bytes(), self.target.name)[0]
+            text = detect(self.target.read_bytes(), self.target.name).text
         except PermissionError:
             raise SourceError(f"Cannot read {str(self.target)!r} (permission denied).") from None
         earlier = list(csv.reader(io.StringIO(text, newline=""), self.dialect))
@@ -261,6 +262,31 @@ class CsvTable(FileTable):
         # A CSV opened in Excel turns "=..." into a formula; an apostrophe keeps it text (OWASP advice).
         return "'" + value if is_formula_like(value) else value
 
+    def _utf8_hint(self) -> str:
+        copy = self.source.with_name(f"{self.source.stem}-utf8{self.source.suffix}").name
+        return f"save the CSV as UTF-8, or add --output-file {copy} to write the results to a UTF-8 copy"
+
+    def unstorable(self, texts: Sequence[str]) -> str | None:
+        """The first new header or result (``texts``) the file's encoding cannot hold, as an error message."""
+        where = f"{self.target.name} is encoded as {self.out_encoding}, which cannot hold"
+        for _, _, header in self._pending_headers:
+            if unencodable(header, self.out_encoding):
+                return f"{where} the new column header {header!r}. Choose another header, or {self._utf8_hint()}."
+        for text in texts:
+            if unencodable(text, self.out_encoding):
+                hint = self._utf8_hint()
+                return f"{where} the result {text!r}. {hint[0].upper()}{hint[1:]}."
+        return None
+
+    def _unstorable_result(self, value: str) -> str | None:
+        missing = unencodable(value, self.out_encoding)
+        if not missing:
+            return None
+        return f"the result has characters {self.out_encoding} cannot hold ({describe(missing)}); {self._utf8_hint()}"
+
+    def _status_text(self, status: str) -> str:
+        return fit_for_status(status, self.out_encoding)
+
     def _render(self) -> bytes:
         buf = io.StringIO(newline="")
         writer = csv.writer(
@@ -279,14 +305,14 @@ class CsvTable(FileTable):
         text = buf.getvalue()
         if not self.trailing_newline and text.endswith(self.newline):
             text = text[: -len(self.newline)]
-        bom = b""
-        if self.bom:
-            bom = {
-                "utf-8": codecs.BOM_UTF8,
-                "utf-16-le": codecs.BOM_UTF16_LE,
-                "utf-16-be": codecs.BOM_UTF16_BE,
-            }[self.encoding]
-        return bom + text.encode(self.encoding, errors="replace" if self.encoding != "utf-8" else "strict")
+        bom = BOM_FOR[self.out_encoding] if self.out_bom else b""
+        try:
+            return bom + text.encode(self.out_encoding)  # never "?" for what it cannot hold
+        except UnicodeEncodeError as exc:  # pragma: no cover - unstorable() and write() keep such text out
+            raise SourceError(
+                f"Cannot save {self.target.name}: {exc.object[exc.start : exc.end]!r} does not fit its encoding "
+                f"{self.out_encoding}; {self._utf8_hint()}."
+            ) from None
 
     def _save_to(self, path: Path) -> None:
         path.write_bytes(self._render())
