@@ -62,6 +62,13 @@ class ProviderError(SheetsAIError):
     """The AI provider cannot be used (missing key, bad model, unreachable, ...)."""
 
 
+class ContentRejectedError(ProviderError):
+    """The server refused a request because of what a row says (``invalid_prompt``, too long …).
+
+    The pipeline narrows the batch down to that row and fails only it; the run goes on.
+    """
+
+
 class AuthenticationError(ProviderError):
     """Credentials were rejected."""
 

@@ -11,16 +11,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Any
 
+from .budget import Budget
 from .cache import ResultCache, cache_key
 from .config import RunConfig
-from .errors import Interrupted, SheetsAIError, UsageError
+from .errors import ContentRejectedError, Interrupted, SheetsAIError, UsageError
 from .planning import PlannedRow, pack_batches, plan_rows, select_rows
 from .prompts import PROTOCOL_VERSION
 from .providers import get_provider
-from .providers.base import BatchAnswer, BatchItem, Provider, Usage
+from .providers.base import BatchAnswer, Provider, Usage
+from .reask import Job, Verdict, items_for, judge, rejected
 from .report import Failure, RunReport
 from .signals import StopSignals
 from .tables import open_table
@@ -31,20 +32,6 @@ from .tokens import count_tokens, truncate_to_tokens
 log = logging.getLogger("sheets_ai")
 ProgressCallback = Callable[[int, int], None]
 PREVIEW_ROWS = 5
-
-# Re-ask levels: the first batch, then only the bad rows together, then one row per request.
-FIRST, REASK, SINGLE = 0, 1, 2
-SINGLE_TRIES = 2  # one-row requests per row before it is reported failed
-
-
-@dataclass
-class Job:
-    rows: list[PlannedRow]
-    level: int = FIRST
-    feedback: dict[int, str] = field(default_factory=dict)  # row -> why its last answer was rejected
-    estimate: Usage | None = None
-    tries: int = 1  # requests made at this level for these rows
-
 
 #: The header a results column without one gets, so a rerun knows the column is the output.
 RESULT_HEADERS = {
@@ -71,7 +58,7 @@ class _Run:
         self.total = 0
         self.cache: ResultCache | None = None
         self.cache_keys: dict[int, str] = {}
-        self.inflight_cost = 0.0
+        self.budget = Budget(config.max_cost)
         self._budget_left: int | None = None
         self.signals = StopSignals()
 
@@ -221,7 +208,7 @@ class _Run:
         report = self.report
         estimate = Usage()
         for batch in batches:
-            estimate.add(provider.estimate(self.task, self._items(batch)))
+            estimate.add(provider.estimate(self.task, items_for(batch)))
         report.estimated_cost_usd = round(estimate.cost_usd, 6)
         report.requests = estimate.requests
         report.prompt_tokens = estimate.prompt_tokens
@@ -229,8 +216,8 @@ class _Run:
         preview_rows = planned[:PREVIEW_ROWS]
         answers: dict[int, str] = {}
         if preview_rows and not provider.cacheable:  # free and offline: show what rows would become
-            answer = provider.run(self.task, self._items(preview_rows))
-            for item, p in zip(self._items(preview_rows), preview_rows, strict=True):
+            answer = provider.run(self.task, items_for(preview_rows))
+            for item, p in zip(items_for(preview_rows), preview_rows, strict=True):
                 value, _ = self.task.validate(answer.answers.get(item.id))
                 if value is not None:
                     answers[p.row] = value
@@ -241,15 +228,11 @@ class _Run:
             report.preview.append(entry)
 
     # ------------------------------------------------------------- main loop
-    @staticmethod
-    def _items(rows: list[PlannedRow]) -> list[BatchItem]:
-        return [BatchItem(id=str(i), row=p.row, text=p.text) for i, p in enumerate(rows, start=1)]
-
     def _process(self, table: Table, provider: Provider, batches: list[list[PlannedRow]]) -> None:
         config = self.config
         queue: deque[Job] = deque(Job(rows=b) for b in batches)
         workers = max(1, min(config.concurrency, provider.max_concurrency))
-        pending: dict[Future[BatchAnswer], Job] = {}
+        pending: dict[Future[BatchAnswer], tuple[Job, Usage]] = {}
         last_save = time.monotonic()
         self._tick()
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sheets-ai")
@@ -258,30 +241,36 @@ class _Run:
             while queue or pending:
                 while queue and len(pending) < workers and stop_error is None:
                     job = queue.popleft()
-                    if not self._within_budget(provider, job):
+                    items = items_for(job.rows)
+                    worst = provider.worst_case(self.task, items)  # reserved, and charged if no usage comes
+                    if not self.budget.reserve(worst):
                         queue.appendleft(job)
                         self._budget_left = sum(len(j.rows) for j in queue)
                         queue.clear()
                         break
-                    items = self._items(job.rows)
                     feedback = {item.id: job.feedback[item.row] for item in items if item.row in job.feedback}
-                    pending[executor.submit(provider.run, self.task, items, feedback or None)] = job
+                    pending[executor.submit(provider.run, self.task, items, feedback or None)] = (job, worst)
                 if not pending:
                     break
                 finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    job = pending.pop(future)
-                    if job.estimate is not None:
-                        self.inflight_cost -= job.estimate.cost_usd
+                    job, worst = pending.pop(future)
                     try:
                         answer = future.result()
+                    except ContentRejectedError as exc:  # one row's content: narrow it down, fail only it
+                        self.budget.release(worst)
+                        follow_up = self._record(rejected(job, str(exc)))
                     except SheetsAIError as exc:
                         # Stop sending, but keep what the requests already in flight bring back (and paid for).
+                        self.budget.release(worst)
                         if stop_error is None:
                             stop_error = exc
                             queue.clear()
                         continue
-                    follow_up = self._handle(job, answer)
+                    else:
+                        answer.usage = self.budget.settle(worst, answer.usage)
+                        self.usage.add(answer.usage)
+                        follow_up = self._record(judge(self.task, job, answer))
                     if stop_error is None:
                         queue.extendleft(reversed(follow_up))
                     self._tick()
@@ -291,74 +280,32 @@ class _Run:
             if stop_error is not None:
                 raise stop_error
             if self._budget_left is not None:
-                self.report.stopped = (
-                    f"budget: the next request would take the cost past --max-cost ${self.config.max_cost:.4f} "
-                    f"(spent ${self.usage.cost_usd:.4f}); {self._budget_left} rows not sent. "
-                    "Raise --max-cost and run again to continue."
-                )
+                self.report.stopped = self.budget.stop_message(self._budget_left)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            self._note_unreported_usage(provider)
 
-    def _within_budget(self, provider: Provider, job: Job) -> bool:
-        if self.config.max_cost is None:
-            return True
-        job.estimate = provider.estimate(self.task, self._items(job.rows))
-        projected = self.usage.cost_usd + self.inflight_cost + job.estimate.cost_usd
-        if projected > self.config.max_cost:
-            return False
-        self.inflight_cost += job.estimate.cost_usd
-        return True
-
-    def _handle(self, job: Job, answer: BatchAnswer) -> list[Job]:
-        """Record good answers; return follow-up jobs for rows that must be asked again."""
-        self.usage.add(answer.usage)
-        rows = job.rows
-        if answer.truncated and len(rows) > 1:
-            half = len(rows) // 2
-            return [Job(rows[:half], job.level), Job(rows[half:], job.level)]
-        if answer.refusal is not None and len(rows) > 1:
-            return [Job([p], SINGLE) for p in rows]
-        bad: dict[int, str] = {}
+    def _record(self, verdict: Verdict) -> list[Job]:
+        """Keep the rows a verdict finished or failed; return the jobs that ask again."""
         fresh_cache: dict[str, str] = {}
-        for item, p in zip(self._items(rows), rows, strict=True):
-            if answer.truncated:
-                bad[p.row] = "the answer was cut off by the output token limit"
-                continue
-            if answer.refusal is not None:
-                bad[p.row] = f"the model refused: {answer.refusal}"
-                continue
-            problem = answer.problems.get(item.id)
-            raw = answer.answers.get(item.id)
-            if problem is None and raw is None:
-                problem = "no answer for this row"
-            if problem is None:
-                value, problem = self.task.validate(raw)
-                if value is not None:
-                    self.results[p.row] = value
-                    self.statuses[p.row] = "ok"
-                    self.done += 1
-                    if self.cache is not None and isinstance(raw, str):
-                        fresh_cache[self.cache_keys[p.row]] = raw.strip()
-                    continue
-            bad[p.row] = problem or "invalid answer"
+        for row, (value, raw) in verdict.done.items():
+            self.results[row] = value
+            self.statuses[row] = "ok"
+            self.done += 1
+            if self.cache is not None and isinstance(raw, str):
+                fresh_cache[self.cache_keys[row]] = raw.strip()
         if self.cache is not None and fresh_cache:
             self.cache.put_many(fresh_cache)
-        if not bad:
-            return []
-        retry = [p for p in rows if p.row in bad]
-        if answer.refusal is not None or (job.level == SINGLE and job.tries >= SINGLE_TRIES):
-            for p in retry:
-                self._fail(p.row, bad[p.row])
-            return []
-        if job.level == SINGLE:  # a garbled or cut-off answer can be bad luck: ask once more on its own
-            return [Job([p], SINGLE, {p.row: bad[p.row]}, tries=job.tries + 1) for p in retry]
-        if job.level == FIRST and len(retry) > 1:
-            if len(retry) < len(rows):
-                return [Job(retry, REASK, bad)]
-            # Nothing usable came back (e.g. unparseable JSON): ask again in two smaller batches.
-            half = len(retry) // 2
-            return [Job(retry[:half], REASK, bad), Job(retry[half:], REASK, bad)]
-        return [Job([p], SINGLE, {p.row: bad[p.row]}) for p in retry]
+        for row, reason in verdict.failed.items():
+            self._fail(row, reason)
+        return verdict.follow_up
+
+    def _note_unreported_usage(self, provider: Provider) -> None:
+        if self.budget.unreported:
+            self.report.notices.append(
+                f"The server sent no token usage with {self.budget.unreported} answers; each was counted at "
+                "its worst case (prompt + every output token it allowed), so cost_usd is an upper bound."
+            )
 
     def _fail(self, row: int, reason: str) -> None:
         self.report.failures.append(Failure(row=row, reason=reason))

@@ -30,6 +30,8 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float = 0.0
+    #: False when the server's answer carried no usage (the figures are then our own estimate).
+    reported: bool = True
 
     def add(self, other: Usage) -> None:
         self.requests += other.requests
@@ -91,6 +93,10 @@ class Provider(ABC):
     def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
         """Predicted usage of one request for these items (no network). Zero for free providers."""
         return Usage(requests=1)
+
+    def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
+        """The most one request for these items can cost (what --max-cost reserves before sending it)."""
+        return self.estimate(task, items)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -23,7 +23,13 @@ from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_before_d
 
 from .. import pricing
 from ..config import RunConfig
-from ..errors import AuthenticationError, ProviderError, QuotaExhaustedError, RateLimitError
+from ..errors import (
+    AuthenticationError,
+    ContentRejectedError,
+    ProviderError,
+    QuotaExhaustedError,
+    RateLimitError,
+)
 from ..prompts import build_messages, label_codes, parse_answer, response_format
 from ..tasks import Task
 from ..tokens import count_tokens
@@ -174,6 +180,13 @@ class OpenAIProvider(Provider):
         """Exact o200k tokens of the messages plus the chat format's per-message overhead."""
         return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + count_tokens(m["content"]) for m in messages)
 
+    def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
+        """The most one request can cost: its prompt plus every output token it allows (reasoning included)."""
+        prompt = self.prompt_tokens(build_messages(task, [(i.id, i.text) for i in items]))
+        completion = self._max_completion(task, items)
+        cost = self.price.cost(prompt, completion) if self.price else 0.0
+        return Usage(requests=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
+
     def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
         messages = build_messages(task, [(i.id, i.text) for i in items])
         prompt = self.prompt_tokens(messages)
@@ -223,8 +236,8 @@ class OpenAIProvider(Provider):
 
     def _usage(self, completion: Any) -> Usage:
         u = completion.usage
-        if u is None:
-            return Usage(requests=1)
+        if u is None:  # some compatible servers send none: the budget then charges the worst case
+            return Usage(requests=1, reported=False)
         details = getattr(u, "prompt_tokens_details", None)
         cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
         prompt, output = int(u.prompt_tokens or 0), int(u.completion_tokens or 0)
@@ -303,6 +316,8 @@ class OpenAIProvider(Provider):
         if not isinstance(exc, openai.APIStatusError):  # pragma: no cover - e.g. a malformed response body
             return ProviderError(f"Unexpected answer from the OpenAI API {where}: {self._scrub(str(exc))}")
         status, detail = exc.status_code, self._scrub(_error_message(exc))
+        if status == 400 and _about_content(exc):
+            return ContentRejectedError(f"the server refused this row ({_error_code(exc)}): {detail}")
         if status == 401:
             return AuthenticationError(
                 f"The OpenAI API {where} rejected the API key (401 Unauthorized). Check OPENAI_API_KEY: "
@@ -333,6 +348,17 @@ class OpenAIProvider(Provider):
                 "later; finished rows are saved."
             )
         return ProviderError(f"The OpenAI API {where} refused the request (HTTP {status}): {detail}")
+
+
+#: 400 codes that are about what the rows say, not about the request's shape: only those rows fail.
+CONTENT_CODES = {"invalid_prompt", "context_length_exceeded", "content_policy_violation", "content_filter"}
+
+
+def _about_content(exc: openai.APIStatusError) -> bool:
+    if _error_code(exc) in CONTENT_CODES:
+        return True
+    text = _error_message(exc).lower()
+    return "maximum context length" in text or "context window" in text
 
 
 def _error_code(exc: openai.APIStatusError) -> str | None:

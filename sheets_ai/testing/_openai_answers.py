@@ -19,6 +19,7 @@ NEGATIVE = (
     "残念", "潰れ", "遅", "悪", "ひび", "ありません", "鈍", "物足りない",
 )  # fmt: skip
 REFUSE_MARK = "REFUSE-ME"
+INVALID_MARK = "INVALID-PROMPT"  # the server answers 400 invalid_prompt for any request holding it
 CONTROL_CHARS = "\x00\x07"  # NUL and BEL: JSON carries them, a spreadsheet cell cannot hold them
 
 

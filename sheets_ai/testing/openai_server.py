@@ -16,7 +16,9 @@ Answers are deterministic keyword rules (:mod:`sheets_ai.testing._openai_answers
 a request built by :mod:`sheets_ai.prompts`. Faults (scripted, or at random with ``chaos``): ``429``,
 ``408``, ``500``, ``503``, ``slow:SECONDS``, ``timeout``, ``malformed``, ``drop``, ``duplicate``,
 ``invalid``, ``length``, ``control``, ``refusal``, ``insufficient_quota``, ``401``, ``404``. A row
-containing ``REFUSE-ME`` makes every request that holds it a refusal. Optional ``rpm``/``tpm`` limits
+containing ``REFUSE-ME`` makes every request that holds it a refusal; a row containing ``INVALID-PROMPT``
+makes it a 400 ``invalid_prompt``, as OpenAI answers a flagged prompt. ``usage=False`` (``--no-usage``)
+leaves ``usage`` out of every answer, as some compatible servers do. Optional ``rpm``/``tpm`` limits
 answer with the real ``x-ratelimit-*`` headers and 429 + ``retry-after`` when exceeded.
 """
 
@@ -36,7 +38,7 @@ from typing import Any
 from .. import pricing
 from ..prompts import ParsedRequest, parse_request, render_answer
 from ..tokens import count_tokens
-from ._openai_answers import REFUSE_MARK, expected_answer, with_control_chars
+from ._openai_answers import INVALID_MARK, REFUSE_MARK, expected_answer, with_control_chars
 from ._openai_wire import Bucket, Reply, duration, error, mask_key
 
 ITEM_FAULTS = ("drop", "duplicate", "invalid", "length", "malformed")
@@ -61,10 +63,12 @@ class FakeOpenAI:
         retry_after: float = 0.1,
         chaos: float = 0.0,
         seed: int = 0,
+        usage: bool = True,
     ) -> None:
         self.host, self.port = host, port
         self.latency, self.retry_after, self.chaos = latency, retry_after, chaos
         self.api_key = api_key
+        self.send_usage = usage  # False: answers carry no "usage", like some compatible servers
         self.models = set(models) if models is not None else set(pricing.known_models())
         self._requests_bucket = Bucket(rpm, burst_seconds) if rpm else None
         self._tokens_bucket = Bucket(tpm, burst_seconds) if tpm else None
@@ -205,6 +209,15 @@ class FakeOpenAI:
                 "rate_limit_exceeded",
                 self.retry_after,
             )
+        if any(INVALID_MARK in str(m.get("content") or "") for m in messages):
+            record["outcome"] = "invalid_prompt"
+            return error(
+                400,
+                "Invalid prompt: your prompt was flagged as potentially violating our usage policy. Please "
+                "try again with a different prompt.",
+                "invalid_request_error",
+                "invalid_prompt",
+            )
         request = parse_request(messages)
         content, finish, refusal = self._content(request, fault)
         prompt = 3 + sum(3 + count_tokens(str(m.get("content") or "")) for m in messages)
@@ -240,6 +253,8 @@ class FakeOpenAI:
             "usage": usage,
             "system_fingerprint": "fp_fake",
         }
+        if not self.send_usage:
+            del completion_body["usage"]
         return Reply(200, completion_body, self._limit_headers(), delay)
 
     def _content(self, request: ParsedRequest, fault: str) -> tuple[str | None, str, str | None]:
@@ -398,10 +413,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--retry-after", type=float, default=1.0, help="Seconds in retry-after on 429/503.")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-usage", action="store_true", help="Leave 'usage' out of every answer.")
     args = parser.parse_args(argv)
     server = FakeOpenAI(
         args.port, host=args.host, latency=args.latency, rpm=args.rpm, tpm=args.tpm, burst_seconds=args.burst_seconds,
         api_key=args.api_key, retry_after=args.retry_after, chaos=args.chaos, seed=args.seed,
+        usage=not args.no_usage,
     )  # fmt: skip
     server.script(*[f.strip() for f in args.faults.split(",") if f.strip()])
     server.start()
