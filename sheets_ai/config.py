@@ -13,7 +13,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError, UsageError
 
@@ -21,6 +30,21 @@ TaskName = Literal["sentiment", "summarize", "classify", "extract"]
 ProviderName = Literal["auto", "local", "openai"]
 ENV_PREFIX = "SHEETS_AI_"
 DEFAULT_CONFIG_FILE = "sheets-ai.toml"
+
+_COLUMN_HINT = "give a header text such as Review or a column letter such as B"
+#: Options where an empty value is always a mistake (``--input ""``), and what to give instead.
+_NOT_BLANK = {
+    "input": _COLUMN_HINT,
+    "output": _COLUMN_HINT,
+    "status_column": _COLUMN_HINT,
+    "sheet": "give a worksheet name, or leave the option out for the active sheet",
+    "log_sheet": "give a worksheet name, or leave the option out",
+    "output_file": "give a file name, or leave the option out to write into the source",
+    "credentials": "give the path of a key file, or leave the option out",
+    "cache_dir": "give a folder, or leave the option out for the default",
+    "model": "give a model name, or leave the option out for the default",
+    "base_url": "give a URL, or leave the option out for the default",
+}
 
 
 class RunConfig(BaseModel):
@@ -66,6 +90,15 @@ class RunConfig(BaseModel):
     credentials: Path | None = None
     status_column: str | None = None
     log_sheet: str | None = None
+
+    @field_validator(*_NOT_BLANK, mode="before")
+    @classmethod
+    def _not_blank(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise PydanticCustomError(
+                "blank", "is empty ({hint})", {"hint": _NOT_BLANK[info.field_name or ""]}
+            )
+        return value
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -180,7 +213,7 @@ def _format_validation_error(exc: ValidationError, origin: Mapping[str, str]) ->
             continue
         name = loc.replace("_", "-")
         label = f"--{name}" if not where else f"{name} (from {where})"
-        parts.append(f"{label}: {msg}")
+        parts.append(f"{label} {msg}" if err["type"] == "blank" else f"{label}: {msg}")
     return "Invalid configuration: " + "; ".join(parts)
 
 
