@@ -185,7 +185,9 @@ def _execute(params: dict[str, Any], *, dry_run: bool = False) -> None:
         report = run(config, progress=progress)
     except SheetsAIError as exc:
         close_bar()
-        _fail(str(exc), exc.exit_code, exc, as_json=as_json, debug=debug, partial=getattr(exc, "report", None))
+        _fail(
+            str(exc), exc.exit_code, exc, as_json=as_json, debug=debug, partial=getattr(exc, "report", None)
+        )
     except KeyboardInterrupt as exc:  # pragma: no cover - only outside run()
         close_bar()
         _fail("Interrupted.", 130, exc, as_json=as_json, debug=debug)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -222,10 +222,12 @@ def build_config(
     *,
     env: Mapping[str, str] | None = None,
     config_path: str | Path | None = None,
+    ignore: Collection[str] = (),
 ) -> RunConfig:
     """Merge defaults < sheets-ai.toml < SHEETS_AI_* env < explicit values into a RunConfig.
 
-    ``config_path`` None means: use ./sheets-ai.toml if it exists (or SHEETS_AI_CONFIG).
+    ``config_path`` None means: use ./sheets-ai.toml if it exists (or SHEETS_AI_CONFIG). Options named in
+    ``ignore`` are taken from neither the file nor the environment (the Python API ignores file-run settings).
     """
     env = os.environ if env is None else env
     explicit = {k: v for k, v in (explicit or {}).items() if v is not None}
@@ -240,11 +242,11 @@ def build_config(
     elif Path(DEFAULT_CONFIG_FILE).is_file():
         path = Path(DEFAULT_CONFIG_FILE)
     if path is not None:
-        file_values = read_toml(path)
+        file_values = {k: v for k, v in read_toml(path).items() if k not in ignore}
         merged.update(file_values)
         origin.update({k: str(path) for k in file_values})
 
-    env_values = read_env(env)
+    env_values = {k: v for k, v in read_env(env).items() if k not in ignore}
     merged.update(env_values)
     origin.update({k: ENV_PREFIX + k.upper() for k in env_values})
 
