@@ -112,7 +112,7 @@ def _texts(texts: Any, fn: str) -> list[Any]:
         return list(texts.tolist())
     wanted = f"{fn}() takes a list or a pandas Series of texts"
     if isinstance(texts, str | bytes):
-        raise ArgumentTypeError(f"{wanted}, not a single {type(texts).__name__}: wrap one text as [text].")
+        raise ArgumentTypeError(f"{wanted}, not a bare {type(texts).__name__}: wrap a single text as [text].")
     if isinstance(texts, Mapping):
         raise ArgumentTypeError(
             f"{wanted}, not a {type(texts).__name__}: pass list(d.values()) and match the results to "
@@ -124,7 +124,7 @@ def _texts(texts: Any, fn: str) -> list[Any]:
         )
     if not isinstance(texts, Iterable):
         name = "None" if texts is None else type(texts).__name__
-        raise ArgumentTypeError(f"{wanted}, not {name}; wrap one text as [text].")
+        raise ArgumentTypeError(f"{wanted}, not {name}; wrap a single text as [text].")
     return list(texts)
 
 
