@@ -10,8 +10,9 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -180,7 +181,6 @@ def _execute(params: dict[str, Any], *, dry_run: bool = False) -> None:
     as_json, debug = bool(params.get("as_json")), bool(params.get("debug"))
     _setup_logging(debug, bool(params.get("quiet")))
     close_bar: Callable[[], None] = lambda: None  # noqa: E731
-    report: RunReport | None = None
     try:
         explicit = _explicit(params)
         if dry_run:
@@ -190,38 +190,95 @@ def _execute(params: dict[str, Any], *, dry_run: bool = False) -> None:
         report = run(config, progress=progress)
     except SheetsAIError as exc:
         close_bar()
-        if debug:
-            raise
-        partial: RunReport | None = getattr(exc, "report", None)
-        if partial is not None and as_json:
-            data = partial.to_dict()
-            data.update(exit_code=exc.exit_code, error=str(exc))
-            click.echo(json.dumps(data, ensure_ascii=False))
-        elif partial is not None and (partial.rows_processed or partial.requests):
-            _emit(partial, as_json)  # the run got somewhere: say what was saved before the error line
-        click.echo(f"Error: {exc}", err=True)
-        if isinstance(exc, Interrupted):
-            # Finished rows are saved; don't wait for in-flight requests to time out before exiting.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(exc.exit_code)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:  # pragma: no cover - only outside run()
+        _fail(
+            str(exc), exc.exit_code, exc, as_json=as_json, debug=debug, partial=getattr(exc, "report", None)
+        )
+    except KeyboardInterrupt as exc:  # pragma: no cover - only outside run()
         close_bar()
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        _fail("Interrupted.", 130, exc, as_json=as_json, debug=debug)
     except Exception as exc:
         close_bar()
-        if debug:
-            raise
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
-        sys.exit(1)
+        hint = "" if debug else " (run with --debug for details)"
+        _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", 1, exc, as_json=as_json, debug=debug)
     close_bar()
     _emit(report, as_json)
     sys.exit(report.exit_code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def _fail(
+    message: str,
+    exit_code: int,
+    exc: BaseException,
+    *,
+    as_json: bool,
+    debug: bool,
+    partial: RunReport | None = None,
+) -> NoReturn:
+    """End the command on an error: the traceback with --debug, the report (or with --json one object with
+    ``error`` and ``exit_code``) on stdout, one ``Error:`` line on stderr, and the error's exit code."""
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    if as_json:
+        _echo_json_error(message, exit_code, partial)
+    elif partial is not None and (partial.rows_processed or partial.requests):
+        _emit(partial, as_json)  # the run got somewhere: say what was saved before the error line
+    click.echo(f"Error: {message}", err=True)
+    if isinstance(exc, Interrupted):
+        # Finished rows are saved; don't wait for in-flight requests to time out before exiting.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
+    sys.exit(exit_code)
+
+
+def _echo_json_error(message: str, exit_code: int, report: RunReport | None = None) -> None:
+    """The --json answer to an error: the report so far when a run started, else only the error."""
+    data = report.to_dict() if report is not None else {}
+    data.update(error=message, exit_code=exit_code)
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+_JSON_META = "sheets_ai.json"
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether --json is on the command line (before a ``--``), read before click parses it."""
+    head = args[: args.index("--")] if "--" in args else args
+    return "--json" in head
+
+
+class _Cli(click.Group):
+    """The ``sheets-ai`` group. With --json on the command line, click's own usage errors (an unknown option or
+    command, a bad choice or number, a missing value) also print one JSON object with ``error`` and
+    ``exit_code`` on stdout; the usual message still goes to stderr and the exit code stays 2."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        as_json = _wants_json(args)  # before parsing, which consumes ``args``
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:
+            if as_json:
+                _echo_json_error(exc.format_message(), exc.exit_code)
+            raise
+        ctx.meta[_JSON_META] = as_json
+        return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:  # raised while choosing or parsing the subcommand
+            if ctx.meta.get(_JSON_META):
+                _echo_json_error(exc.format_message(), exc.exit_code)
+            raise
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="sheets-ai")
 def main() -> None:
     """Run AI tasks over a spreadsheet column: batched, checked row by row, cost-capped, never losing work."""

@@ -10,11 +10,20 @@ import codecs
 import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError, UsageError
 
@@ -22,6 +31,21 @@ TaskName = Literal["sentiment", "summarize", "classify", "extract"]
 ProviderName = Literal["auto", "local", "openai"]
 ENV_PREFIX = "SHEETS_AI_"
 DEFAULT_CONFIG_FILE = "sheets-ai.toml"
+
+_COLUMN_HINT = "give a header text such as Review or a column letter such as B"
+#: Options where an empty value is always a mistake (``--input ""``), and what to give instead.
+_NOT_BLANK = {
+    "input": _COLUMN_HINT,
+    "output": _COLUMN_HINT,
+    "status_column": _COLUMN_HINT,
+    "sheet": "give a worksheet name, or leave the option out for the active sheet",
+    "log_sheet": "give a worksheet name, or leave the option out",
+    "output_file": "give a file name, or leave the option out to write into the source",
+    "credentials": "give the path of a key file, or leave the option out",
+    "cache_dir": "give a folder, or leave the option out for the default",
+    "model": "give a model name, or leave the option out for the default",
+    "base_url": "give a URL, or leave the option out for the default",
+}
 
 
 class RunConfig(BaseModel):
@@ -68,6 +92,15 @@ class RunConfig(BaseModel):
     credentials: Path | None = None
     status_column: str | None = None
     log_sheet: str | None = None
+
+    @field_validator(*_NOT_BLANK, mode="before")
+    @classmethod
+    def _not_blank(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise PydanticCustomError(
+                "blank", "is empty ({hint})", {"hint": _NOT_BLANK[info.field_name or ""]}
+            )
+        return value
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -197,7 +230,7 @@ def _format_validation_error(exc: ValidationError, origin: Mapping[str, str]) ->
             continue
         name = loc.replace("_", "-")
         label = f"--{name}" if not where else f"{name} (from {where})"
-        parts.append(f"{label}: {msg}")
+        parts.append(f"{label} {msg}" if err["type"] == "blank" else f"{label}: {msg}")
     return "Invalid configuration: " + "; ".join(parts)
 
 
@@ -206,10 +239,12 @@ def build_config(
     *,
     env: Mapping[str, str] | None = None,
     config_path: str | Path | None = None,
+    ignore: Collection[str] = (),
 ) -> RunConfig:
     """Merge defaults < sheets-ai.toml < SHEETS_AI_* env < explicit values into a RunConfig.
 
-    ``config_path`` None means: use ./sheets-ai.toml if it exists (or SHEETS_AI_CONFIG).
+    ``config_path`` None means: use ./sheets-ai.toml if it exists (or SHEETS_AI_CONFIG). Options named in
+    ``ignore`` are taken from neither the file nor the environment (the Python API ignores file-run settings).
     """
     env = os.environ if env is None else env
     explicit = {k: v for k, v in (explicit or {}).items() if v is not None}
@@ -224,11 +259,11 @@ def build_config(
     elif Path(DEFAULT_CONFIG_FILE).is_file():
         path = Path(DEFAULT_CONFIG_FILE)
     if path is not None:
-        file_values = read_toml(path)
+        file_values = {k: v for k, v in read_toml(path).items() if k not in ignore}
         merged.update(file_values)
         origin.update({k: str(path) for k in file_values})
 
-    env_values = read_env(env)
+    env_values = {k: v for k, v in read_env(env).items() if k not in ignore}
     merged.update(env_values)
     origin.update({k: ENV_PREFIX + k.upper() for k in env_values})
 

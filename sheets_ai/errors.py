@@ -24,6 +24,10 @@ class UsageError(SheetsAIError):
     """Bad flags or option combinations."""
 
 
+class ArgumentTypeError(UsageError, TypeError):
+    """A Python API function got the wrong kind of value (a DataFrame for a column …). Also a TypeError."""
+
+
 class ConfigError(SheetsAIError):
     """A configuration file or environment variable is invalid."""
 

@@ -85,3 +85,98 @@ def test_enrich_does_not_touch_files_or_the_input(tmp_path: Path) -> None:
 
 def test_nan_float_input_stays_missing() -> None:
     assert sheets_ai.enrich([math.nan]) == [None]
+
+
+# -- settings meant for file runs, and arguments of the wrong type -------------------------------------------
+
+EXPECTED = ["positive", "negative", "positive", "negative"]
+FILE_RUN_ENV = {
+    "SHEETS_AI_LIMIT": "2",
+    "SHEETS_AI_ROWS": "3:4",
+    "SHEETS_AI_DRY_RUN": "1",
+    "SHEETS_AI_OVERWRITE": "1",
+    "SHEETS_AI_INPUT": "Review",
+    "SHEETS_AI_OUTPUT": "Sentiment",
+    "SHEETS_AI_SHEET": "Reviews",
+    "SHEETS_AI_HEADER_ROW": "3",
+    "SHEETS_AI_STATUS_COLUMN": "Status",
+    "SHEETS_AI_LOG_SHEET": "Runs",
+    "SHEETS_AI_OUTPUT_FILE": "out.xlsx",
+    "SHEETS_AI_SOURCE": "reviews.xlsx",
+    "SHEETS_AI_CHECKPOINT_SECONDS": "5",
+    "SHEETS_AI_CREDENTIALS": "key.json",
+}
+
+
+def test_file_run_settings_from_the_environment_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Set for `sheets-ai run` in a shell, they must not cut or skip rows of a list.
+    for name, value in FILE_RUN_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SHEETS_AI_LABELS", "good,bad,neutral,mixed")  # a task option still applies
+    assert sheets_ai.enrich(TEXTS) == ["good", "bad", "good", "bad"]
+    results, report = sheets_ai.run_texts(TEXTS)
+    assert results == ["good", "bad", "good", "bad"] and report.rows_processed == 4
+    assert not report.dry_run
+
+
+def test_file_run_settings_from_sheets_ai_toml_are_ignored() -> None:
+    Path("sheets-ai.toml").write_text(  # the tests run in a fresh working directory
+        'limit = 1\nrows = "2:3"\ndry_run = true\noverwrite = true\ninput = "Review"\noutput = "S"\n'
+        'header_row = 2\nsheet = "Data"\nmax_chars = 40\n',
+        encoding="utf-8",
+    )
+    assert sheets_ai.enrich(TEXTS) == EXPECTED
+    note = "The launch moved to October. Prices stay the same. Sales send a plan by Friday. We meet again."
+    (summary,) = sheets_ai.enrich([note], task="summarize")
+    assert summary is not None and len(summary) <= 40  # max_chars from the file still applies
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"limit": 2}, {"rows": "2:3", "overwrite": True}, {"dry_run": True}, {"input": "Review"}],
+    ids=["limit", "rows-overwrite", "dry_run", "input"],
+)
+def test_file_run_options_as_keywords_are_rejected(options: dict) -> None:
+    for call in (sheets_ai.enrich, sheets_ai.run_texts):
+        with pytest.raises(UsageError) as info:
+            call(TEXTS, **options)
+        message = str(info.value)
+        assert all(name in message for name in options), message
+        assert "list" in message
+
+
+def test_a_dataframe_names_the_fix() -> None:
+    df = pd.DataFrame({"ID": [1, 2], "Review": TEXTS[:2]})
+    with pytest.raises(TypeError, match=r"enrich\(\) takes one column: pass df\['Review'\], not the whole"):
+        sheets_ai.enrich(df, task="sentiment")
+    with pytest.raises(UsageError, match="DataFrame"):  # also a sheets_ai.UsageError
+        sheets_ai.enrich(df)
+    with pytest.raises(TypeError, match=r"run_texts\(\) takes one column"):
+        sheets_ai.run_texts(df)
+
+
+@pytest.mark.parametrize(
+    ("value", "expect"),
+    [
+        ({"a": "I love it"}, "not a dict"),
+        ("I love it", r"\[text\]"),
+        (b"I love it", r"\[text\]"),
+        (42, "not int"),
+        (None, "not None"),
+        ({"I love it", "Awful"}, "not a set"),
+    ],
+    ids=["dict", "str", "bytes", "int", "None", "set"],
+)
+def test_other_wrong_types_say_what_to_pass(value: object, expect: str) -> None:
+    with pytest.raises(TypeError, match=expect) as info:
+        sheets_ai.enrich(value)
+    assert "a list or a pandas Series" in str(info.value)
+    assert isinstance(info.value, sheets_ai.SheetsAIError)
+
+
+def test_tuples_generators_and_arrays_are_lists_of_texts() -> None:
+    import numpy as np
+
+    assert sheets_ai.enrich(tuple(TEXTS)) == EXPECTED
+    assert sheets_ai.enrich(t for t in TEXTS) == EXPECTED
+    assert sheets_ai.enrich(np.array(TEXTS, dtype=object)) == EXPECTED

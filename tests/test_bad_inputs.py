@@ -258,3 +258,61 @@ def test_writability_check_uses_os_access(tmp_path: Path, monkeypatch: pytest.Mo
         _files.check_writable(target)
     monkeypatch.undo()
     _files.check_writable(target)  # writable: no error
+
+
+# -- empty option values and names that are neither a file nor a spreadsheet -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("--input", "", "--output", "Sentiment"), "--input"),
+        (("--input", "Review", "--output", ""), "--output"),
+        ((*COLUMNS, "--status-column", ""), "--status-column"),
+        ((*COLUMNS, "--sheet", ""), "--sheet"),
+        ((*COLUMNS, "--output-file", ""), "--output-file"),
+    ],
+    ids=["input", "output", "status-column", "sheet", "output-file"],
+)
+def test_an_empty_option_value_is_a_usage_error(work: Path, args: tuple[str, ...], option: str) -> None:
+    line = _fails_cleanly(work / "reviews.xlsx", *args, expect=f"{option} is empty")
+    assert "Traceback" not in line and "AssertionError" not in line
+
+
+def test_a_name_without_extension_that_is_no_file(tmp_path: Path) -> None:
+    # A typo for reviews.xlsx: the file is not found (nothing about Google credentials).
+    line = _fails_cleanly(Path("reviews"), *COLUMNS, expect="File 'reviews' not found", fix="Check the path")
+    assert "credentials" not in line
+
+
+SHEET_ID = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"  # the shape of a real spreadsheet id (44 chars)
+
+
+def test_an_id_like_name_without_google_credentials_says_file_not_found() -> None:
+    # No such file here, and no Google credentials to open it as a spreadsheet: say both, and how to make
+    # it count as a spreadsheet id.
+    line = _fails_cleanly(Path(SHEET_ID), *COLUMNS, expect=f"File {SHEET_ID!r} not found")
+    assert "--credentials" in line and "spreadsheet id" in line
+    assert not line.startswith("Error: No Google credentials found")
+
+
+def test_a_name_without_extension_against_the_sheets_emulator() -> None:
+    from sheets_ai.testing.sheets_server import SheetsEmulator
+
+    with SheetsEmulator(port=0) as emu:
+        sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], ["great"]]})
+        env = {"SHEETS_AI_SHEETS_ENDPOINT": emu.url}
+        # With the emulator, any id-like name may be a spreadsheet: one that it does not have is neither.
+        proc = run_cli("run", "reviews", *COLUMNS, "--provider", "local", env=env)
+        assert proc.returncode == 2, proc.stderr
+        line = proc.stderr.strip().splitlines()[-1]
+        assert line.startswith("Error: File 'reviews' not found") and "spreadsheet" in line, line
+        # One it has still opens.
+        proc = run_cli("run", sid, *COLUMNS, "--provider", "local", env=env)
+        assert proc.returncode == 0, proc.stderr
+    # The emulator is gone: the name is still reported as a file that is not there.
+    env = {"SHEETS_AI_SHEETS_ENDPOINT": emu.url, "SHEETS_AI_RETRY_ATTEMPTS": "1"}
+    proc = run_cli("run", "reviews", *COLUMNS, "--provider", "local", env=env)
+    assert proc.returncode == 2, proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: File 'reviews' not found") and "Cannot reach" in line, line

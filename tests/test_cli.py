@@ -11,7 +11,9 @@ import termios
 from pathlib import Path
 
 import openpyxl
-from conftest import CLI, column_values, invoke, openai_args, run_cli, run_json
+import pytest
+from click.testing import Result
+from conftest import CLI, column_values, invoke, make_xlsx, openai_args, run_cli, run_json
 
 from sheets_ai.testing._openai_answers import expected_answer
 from sheets_ai.testing.openai_server import FakeOpenAI
@@ -137,8 +139,9 @@ def test_debug_shows_a_traceback_for_a_user_error_and_normal_mode_does_not(work:
     assert "Traceback" not in plain.stderr
     assert plain.stderr.strip().splitlines()[-1].startswith("Error: Column 'Nope' not found")
     debug = run_cli(*args, "--debug")
-    assert debug.returncode != 0
+    assert debug.returncode == 2  # --debug adds the traceback, and keeps the exit code
     assert "Traceback" in debug.stderr and "ColumnNotFoundError" in debug.stderr
+    assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip().splitlines()[-1]
 
 
 def test_usage_errors_exit_2_in_one_line(work: Path) -> None:
@@ -183,3 +186,99 @@ def test_status_column(work: Path, fake_openai: FakeOpenAI) -> None:
     ws = openpyxl.load_workbook(work / "reviews.xlsx")["Reviews"]
     assert (ws["F1"].value, ws["G1"].value) == ("Sentiment", "Status")
     assert ws["G2"].value == "ok" and ws["G8"].value.startswith("error: 'x' is not one of")
+
+
+def test_debug_keeps_the_exit_code_of_every_error(work: Path, fake_openai: FakeOpenAI) -> None:
+    book = work / "reviews.xlsx"
+    # A configuration error: exit 2.
+    proc = run_cli("run", book, "--input", "Review", "--output", "S", "--limit", "0", "--debug")
+    assert proc.returncode == 2 and "Traceback" in proc.stderr and "ConfigError" in proc.stderr
+    # The OpenAI API keeps failing: the run stops with exit 1 (finished rows saved), with --debug too.
+    fake_openai.script("500")
+    args = ("run", book, "--input", "Review", "--output", "S", *openai_args(fake_openai), "--no-cache")
+    env = {"SHEETS_AI_RETRY_ATTEMPTS": "1"}
+    plain = run_cli(*args, env=env)
+    assert plain.returncode == 1, plain.stderr
+    fake_openai.script("500")
+    proc = run_cli(*args, "--debug", env=env)
+    assert proc.returncode == 1 and "Traceback" in proc.stderr and "RateLimitError" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("Error: The OpenAI API")
+
+
+def _one_json_error(proc: subprocess.CompletedProcess[str] | Result, code: int = 2) -> dict:
+    """stdout is exactly one JSON object with ``error`` and ``exit_code``, and the process exited with it."""
+    returncode = proc.returncode if isinstance(proc, subprocess.CompletedProcess) else proc.exit_code
+    assert returncode == code, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout
+    data = json.loads(lines[0])
+    assert isinstance(data, dict) and data["exit_code"] == code
+    assert isinstance(data["error"], str) and data["error"]
+    assert "Traceback" not in proc.stderr
+    return data
+
+
+def test_json_prints_one_object_for_usage_errors(work: Path) -> None:
+    book = work / "reviews.xlsx"
+    cols = ("--input", "Review", "--output", "S")
+    for command in ("run", "estimate"):
+        # click's own errors: unknown option, bad choice, bad integer, missing value, missing SOURCE
+        data = _one_json_error(invoke(command, book, *cols, "--json", "--bogus"))
+        assert "--bogus" in data["error"]
+        data = _one_json_error(invoke(command, book, *cols, "--task", "translate", "--json"))
+        assert "'translate' is not one of" in data["error"]
+        data = _one_json_error(invoke(command, book, *cols, "--json", "--limit", "x"))
+        assert "'x' is not a valid integer" in data["error"]
+        data = _one_json_error(invoke(command, book, *cols, "--json", "--limit"))
+        assert "--limit" in data["error"] and "requires an argument" in data["error"]
+        data = _one_json_error(invoke(command, "--json"))
+        assert "SOURCE" in data["error"]
+        # our own checks before a run starts
+        data = _one_json_error(invoke(command, book, *cols, "--json", "--no-cache", "--cache-dir", "x"))
+        assert data["error"] == "Cannot use --no-cache with --cache-dir."
+        data = _one_json_error(invoke(command, book, *cols, "--json", "--limit", "0"))
+        assert "--limit" in data["error"]
+    data = _one_json_error(invoke("rnu", book, *cols, "--json"))  # an unknown command
+    assert "rnu" in data["error"]
+    # As a real process: the JSON on stdout, the usual message on stderr, exit 2.
+    proc = run_cli("run", book, *cols, "--json", "--bogus")
+    data = _one_json_error(proc)
+    assert "No such option" in proc.stderr and "--bogus" in proc.stderr and "Usage:" in proc.stderr
+    # Without --json, stdout stays empty.
+    assert run_cli("run", book, *cols, "--bogus").stdout == ""
+
+
+def test_json_prints_one_object_for_configuration_errors(work: Path) -> None:
+    book = work / "reviews.xlsx"
+    cols = ("--input", "Review", "--output", "S")
+    Path("sheets-ai.toml").write_text("colour = 'red'\n", encoding="utf-8")  # the tests run in a fresh cwd
+    data = _one_json_error(run_cli("run", book, *cols, "--json"))
+    assert "Unknown option 'colour'" in data["error"]
+    Path("sheets-ai.toml").unlink()
+    data = _one_json_error(run_cli("estimate", book, *cols, "--json", env={"SHEETS_AI_CONCURRENCY": "many"}))
+    assert "SHEETS_AI_CONCURRENCY" in data["error"]
+    data = _one_json_error(run_cli("run", book, *cols, "--json", "--config", "missing.toml"))
+    assert "missing.toml" in data["error"]
+
+
+def test_json_prints_one_object_for_an_unexpected_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    def broken(self: object, text: str) -> dict:
+        raise RuntimeError("the analyzer broke")
+
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores", broken)
+    book = make_xlsx(tmp_path / "book.xlsx", [["Review"], ["I love it."]])
+    args = ("run", book, "--input", "Review", "--output", "S", "--provider", "local")
+    result = invoke(*args, "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert (
+        data["exit_code"] == 1 and "RuntimeError" in data["error"] and "the analyzer broke" in data["error"]
+    )
+    # --debug shows the traceback, and keeps the exit code and the JSON
+    result = invoke(*args, "--json", "--debug")
+    assert result.exit_code == 1 and json.loads(result.stdout)["exit_code"] == 1
+    assert "Traceback" in result.stderr and "the analyzer broke" in result.stderr

@@ -44,7 +44,12 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
             raise UsageError("Cannot use --encoding with a Google Sheet; it is for CSV files.")
         from .gsheets import GoogleSheetTable
 
-        return GoogleSheetTable.from_config(config, for_writing=for_writing)
+        if not _ANY_ID.match(source):  # a URL: certainly meant as a spreadsheet
+            return GoogleSheetTable.from_config(config, for_writing=for_writing)
+        try:
+            return GoogleSheetTable.from_config(config, for_writing=for_writing)
+        except SourceError as exc:
+            raise _neither_file_nor_spreadsheet(source, exc) or exc from None
     if config.log_sheet:
         raise UsageError("Cannot use --log-sheet with a file; it appends to a worksheet of a Google Sheet.")
     path = Path(source)
@@ -86,3 +91,28 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
     raise SourceError(
         f"{path.name}: unsupported file type {suffix or '(none)'}. Use .xlsx, .csv or a Google Sheets URL."
     )
+
+
+def _neither_file_nor_spreadsheet(name: str, exc: SourceError) -> SourceError | None:
+    """A bare name that is no file here and did not open as a spreadsheet id: say the file is not found first
+    (it is most often a mistyped file name), then what it would take to open it as a spreadsheet."""
+    from ._google import (
+        ENDPOINT_ENV,
+        GOOGLE_ORIGIN,
+        NoGoogleCredentialsError,
+        SheetsUnreachableError,
+        SpreadsheetNotFoundError,
+    )
+
+    missing = f"File {name!r} not found. Check the path"
+    if isinstance(exc, NoGoogleCredentialsError):
+        return SourceError(
+            f"{missing}; if it is a Google Sheets spreadsheet id, give Google credentials to open it: "
+            "--credentials KEY.json, GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth application-default login`."
+        )
+    if isinstance(exc, SpreadsheetNotFoundError):
+        return SourceError(f"{missing}; no Google Sheets spreadsheet has that id either.")
+    if isinstance(exc, SheetsUnreachableError):
+        where = "Google Sheets" if exc.where == GOOGLE_ORIGIN else f"{exc.where} ({ENDPOINT_ENV})"
+        return SourceError(f"{missing}. Cannot reach {where} to open it as a spreadsheet id either.")
+    return None

@@ -41,6 +41,22 @@ class SheetsRetriesExhaustedError(ProviderError):
     exit_code = 1
 
 
+class NoGoogleCredentialsError(SourceError):
+    """Neither --credentials, GOOGLE_APPLICATION_CREDENTIALS nor Application Default Credentials exist."""
+
+
+class SheetsUnreachableError(SourceError):
+    """The Sheets API (or the emulator at SHEETS_AI_SHEETS_ENDPOINT) could not be reached."""
+
+    def __init__(self, message: str, *, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+class SpreadsheetNotFoundError(SourceError):
+    """The Sheets API has no spreadsheet with this id (404)."""
+
+
 def _retry_after(response: requests.Response | None, attempt: int, *, quota: bool = False) -> float:
     """Seconds to wait: the server's ``Retry-After`` when given, else exponential backoff.
 
@@ -133,9 +149,10 @@ def make_http_client(
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 tries = retrying.statistics.get("attempt_number", 1)
-                raise SourceError(
+                raise SheetsUnreachableError(
                     f"Cannot reach Google Sheets at {target or GOOGLE_ORIGIN} ({type(exc).__name__}) "
-                    f"after {tries} tries. Check the network, then run again. {SAVED_HINT}"
+                    f"after {tries} tries. Check the network, then run again. {SAVED_HINT}",
+                    where=target or GOOGLE_ORIGIN,
                 ) from None
             except RefreshError as exc:
                 raise SourceError(
@@ -181,7 +198,7 @@ def load_credentials(path: Path | None) -> tuple[Any, str | None]:
     try:
         creds, _project = google.auth.default(scopes=SCOPES)
     except DefaultCredentialsError:
-        raise SourceError(
+        raise NoGoogleCredentialsError(
             "No Google credentials found. Pass --credentials KEY.json (a service-account key), set "
             "GOOGLE_APPLICATION_CREDENTIALS, or run `gcloud auth application-default login`."
         ) from None

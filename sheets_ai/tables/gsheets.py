@@ -22,7 +22,7 @@ from openpyxl.utils.cell import get_column_letter
 
 from ..config import RunConfig
 from ..errors import SheetNotFoundError, SourceError
-from ._google import make_client
+from ._google import SpreadsheetNotFoundError, make_client
 from .base import (
     InputCell,
     Table,
@@ -128,7 +128,7 @@ class GoogleSheetTable(Table):
                 "then run again."
             )
         if code == 404:
-            return SourceError(
+            return SpreadsheetNotFoundError(
                 f"Spreadsheet {self.spreadsheet_id!r} not found. Check the URL or id (and that it is a Google "
                 "Sheet, not an uploaded .xlsx)."
             )
