@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ __all__ = ["InputCell", "Table", "TableData", "WriteOutcome", "is_google_sheet",
 _SHEET_URL = re.compile(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)")
 _SHEET_ID = re.compile(r"^[A-Za-z0-9_-]{30,}$")
 _ANY_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+log = logging.getLogger("sheets_ai")
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
@@ -83,6 +85,7 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
     if suffix in XLSX_SUFFIXES:
         from .xlsx import XlsxTable
 
+        log.debug("reading %s", path)
         return XlsxTable(path, sheet=config.sheet, output_file=config.output_file, for_writing=for_writing)
     if suffix == ".xls":
         raise SourceError(f"{path.name} is an old .xls workbook. Open it in Excel and save it as .xlsx.")
