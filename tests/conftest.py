@@ -208,7 +208,8 @@ def add_cached_values(path: Path, values: Mapping[str, tuple[str, str]], sheet: 
             if info.filename == part:
                 xml = data.decode()
                 for ref, (kind, value) in values.items():
-                    pattern = re.compile(rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/></c>')
+                    # openpyxl writes an empty <v/> (or <v></v> when lxml is installed)
+                    pattern = re.compile(rf'<c r="{ref}"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)</c>')
                     kind_attr = "" if kind == "n" else f' t="{kind}"'
                     xml, n = pattern.subn(
                         lambda m, r=ref, k=kind_attr, v=value: (
