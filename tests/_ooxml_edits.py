@@ -127,7 +127,10 @@ def add_furigana(
         # Show the readings (ph="1") on the name cells, and the sheet's own phonetic settings.
         xml, n = re.subn(rf'<c r="({column}\d+)"([^>]*) t="s">', r'<c r="\1"\2 t="s" ph="1">', xml)
         assert n > len(readings), f"expected name cells in {column}, found {n}"
-        return sub_once(r"<pageMargins ", '<phoneticPr fontId="0" type="Hiragana"/><pageMargins ', xml)
+        # CT_Worksheet order: … mergeCells, phoneticPr, conditionalFormatting, dataValidations, hyperlinks,
+        # printOptions, pageMargins …
+        follower = r"<(?=(?:conditionalFormatting|dataValidations|hyperlinks|printOptions|pageMargins)[ >])"
+        return sub_once(follower, '<phoneticPr fontId="0" type="Hiragana"/><', xml)
 
     rewrite_part(path, "xl/sharedStrings.xml", strings)
     rewrite_part(path, sheet_part, sheet)

@@ -322,7 +322,7 @@ def macro(folder: Path) -> Book:
     path = folder / "macro.xlsm"
     wb = _new_workbook(path)
     _write_reviews(wb)
-    wb.add_vba_project(io.BytesIO(minimal_vba_project()), is_stream=True)  # type: ignore[arg-type]
+    wb.add_vba_project(io.BytesIO(minimal_vba_project()), is_stream=True)
     wb.close()
     return Book(path, "macro", markers={"[Content_Types].xml": VBA_CONTENT_TYPE, "xl/vbaProject.bin": ""})
 
@@ -385,7 +385,7 @@ def kitchen_sink(folder: Path) -> Book:
     _dynamic_lengths(summary, "D2", f"Reviews!B2:B{LAST_ROW}")
     summary.autofilter("A1:B5")
     _names(wb)
-    wb.add_vba_project(io.BytesIO(minimal_vba_project()), is_stream=True)  # type: ignore[arg-type]
+    wb.add_vba_project(io.BytesIO(minimal_vba_project()), is_stream=True)
     wb.close()
     make_shared(path, "E", 2, LAST_ROW)
     add_furigana(path, "D", READINGS)

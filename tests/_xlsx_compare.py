@@ -254,7 +254,7 @@ def _compare_elements(
         lost = [t for t in old_tags if t not in new_tags]
         added = [t for t in new_tags if t not in old_tags]
         problems.add("xml", f"{part}: elements lost {lost}, added {added}: {old_tags} -> {new_tags}")
-    news = {}
+    news: dict[str, list[etree._Element]] = {}
     for el in new_root:
         news.setdefault(el.tag, []).append(el)
     for old_el in old_root:

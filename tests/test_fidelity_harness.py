@@ -20,6 +20,9 @@ from _reference_patch import patch
 from _workbooks import BUILDERS, build
 from _xlsx_compare import Expectation, compare_workbooks, read_parts
 
+#: openpyxl warns when it reads (only reads, here) the x14 extensions these workbooks carry on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported and will be removed:UserWarning")
+
 
 def _patched(feature: str, folder: Path) -> tuple[Path, Path, Expectation]:
     book = build(feature, folder)

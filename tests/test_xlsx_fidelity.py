@@ -35,6 +35,8 @@ from _xlsx_compare import compare_workbooks, read_parts
 from conftest import run_json
 from openpyxl.utils import column_index_from_string
 
+#: openpyxl warns when it reads (only reads, here) the x14 extensions these workbooks carry on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported and will be removed:UserWarning")
 RUN = ("--task", "sentiment", "--input", "Review", "--output", "Sentiment", "--provider", "local")
 WRITER_PENDING = pytest.mark.xfail(
     strict=True,
