@@ -12,10 +12,9 @@ local`` in place:
 - openpyxl and pandas read the results back, and LibreOffice Calc opens the file and shows them, with every
   other cell of every sheet showing what it showed before.
 
-The tests marked ``WRITER_PENDING`` fail on the openpyxl re-save the issue replaces (it rewrites every part,
-drops cached results and extensions, and diverts macro/chart workbooks to NAME.sheets-ai.xlsx). Run
-``pytest tests/test_xlsx_fidelity.py --runxfail`` to see those failures; once the surgical writer lands they
-pass, strict xfail turns that into a failure, and the marker should be removed.
+These tests were written before the sheet-XML patch writer and failed on the openpyxl re-save it replaced
+(every part rewritten, cached results and extensions dropped, macro/chart workbooks diverted to
+NAME.sheets-ai.xlsx).
 """
 
 from __future__ import annotations
@@ -38,19 +37,6 @@ from openpyxl.utils import column_index_from_string
 #: openpyxl warns when it reads (only reads, here) the x14 extensions these workbooks carry on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported and will be removed:UserWarning")
 RUN = ("--task", "sentiment", "--input", "Review", "--output", "Sentiment", "--provider", "local")
-WRITER_PENDING = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 7: the surgical xlsx writer has not landed; openpyxl re-saves the whole workbook",
-)
-#: Workbooks whose results go to NAME.sheets-ai.xlsx today instead of into the workbook.
-DIVERTED_TODAY = {"chart", "image", "notes", "macro", "kitchen_sink"}
-#: ... and the table, whose totals row LibreOffice shows as #NAME? once openpyxl dropped its cached result.
-LIBREOFFICE_PENDING = DIVERTED_TODAY | {"table"}
-
-
-def _pending(features: set[str]) -> list[Any]:
-    return [pytest.param(f, marks=WRITER_PENDING) if f in features else f for f in BUILDERS]
 
 
 @dataclass
@@ -114,7 +100,6 @@ def test_each_workbook_carries_its_feature(feature: str, tmp_path: Path) -> None
 # -- one run per feature -------------------------------------------------------------------------------------
 
 
-@WRITER_PENDING
 @pytest.mark.parametrize("feature", list(BUILDERS))
 def test_a_run_changes_only_the_output_column(feature: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     ran = _run_on(feature, tmp_path_factory)
@@ -122,7 +107,7 @@ def test_a_run_changes_only_the_output_column(feature: str, tmp_path_factory: py
     compare_workbooks(ran.pristine, ran.book.path, expectation(ran.book, ran.pristine))
 
 
-@pytest.mark.parametrize("feature", _pending(DIVERTED_TODAY))
+@pytest.mark.parametrize("feature", list(BUILDERS))
 def test_openpyxl_and_pandas_read_the_results(feature: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     ran = _run_on(feature, tmp_path_factory)
     assert_done_in_place(ran)
@@ -130,7 +115,7 @@ def test_openpyxl_and_pandas_read_the_results(feature: str, tmp_path_factory: py
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("feature", _pending(LIBREOFFICE_PENDING))
+@pytest.mark.parametrize("feature", list(BUILDERS))
 def test_libreoffice_shows_the_results_and_everything_else_as_before(
     feature: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
@@ -141,7 +126,6 @@ def test_libreoffice_shows_the_results_and_everything_else_as_before(
     assert_libreoffice_agrees(soffice, ran.pristine, ran.book.path, expect, tmp_path)
 
 
-@WRITER_PENDING
 @pytest.mark.parametrize("feature", ["macro", "chart", "kitchen_sink"])
 def test_macro_and_chart_workbooks_get_their_results_in_place(
     feature: str, tmp_path_factory: pytest.TempPathFactory
@@ -165,7 +149,6 @@ def test_macro_and_chart_workbooks_get_their_results_in_place(
 # -- other ways to run -----------------------------------------------------------------------------------------
 
 
-@WRITER_PENDING
 @pytest.mark.parametrize(("feature", "name"), [("kitchen_sink", "out.xlsm"), ("table", "out.xlsx")])
 def test_output_file_is_the_source_plus_the_column(feature: str, name: str, tmp_path: Path) -> None:
     book = build(feature, tmp_path / "book")
@@ -180,7 +163,7 @@ def test_output_file_is_the_source_plus_the_column(feature: str, name: str, tmp_
     assert_readers_agree(target, expect)
 
 
-@pytest.mark.parametrize("feature", [pytest.param("kitchen_sink", marks=WRITER_PENDING), "formula_input"])
+@pytest.mark.parametrize("feature", ["kitchen_sink", "formula_input"])
 def test_a_second_run_changes_nothing(feature: str, tmp_path: Path) -> None:
     book = build(feature, tmp_path / "book")
     proc, report = run_json("run", book.path, *RUN)
@@ -196,7 +179,6 @@ def test_a_second_run_changes_nothing(feature: str, tmp_path: Path) -> None:
     assert book.path.read_bytes() == first, f"the second run rewrote {book.path.name}"
 
 
-@WRITER_PENDING
 def test_a_limited_run_then_a_rerun_completes_formula_inputs(tmp_path: Path) -> None:
     """The input column is formulas: the rerun must still find the results Excel cached for them."""
     book = build("formula_input", tmp_path / "book")
