@@ -283,7 +283,7 @@ class _Run:
                 self.report.stopped = self.budget.stop_message(self._budget_left)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
-            self._note_unreported_usage(provider)
+            self._note_unreported_usage()
 
     def _record(self, verdict: Verdict) -> list[Job]:
         """Keep the rows a verdict finished or failed; return the jobs that ask again."""
@@ -300,7 +300,7 @@ class _Run:
             self._fail(row, reason)
         return verdict.follow_up
 
-    def _note_unreported_usage(self, provider: Provider) -> None:
+    def _note_unreported_usage(self) -> None:
         if self.budget.unreported:
             self.report.notices.append(
                 f"The server sent no token usage with {self.budget.unreported} answers; each was counted at "
