@@ -390,3 +390,65 @@ def test_accuracy_on_the_bundled_examples(analyzer: SentimentAnalyzer) -> None:
 def test_accuracy_on_held_out_reviews(analyzer: SentimentAnalyzer) -> None:
     correct = sum(analyzer.label(text) == expected for text, expected in HELD_OUT)
     assert correct / len(HELD_OUT) >= 0.73, correct  # measured 44/56 = 78.6% (was 29/56 = 51.8%)
+
+
+# Review idioms, written for this test before the idiom rules were extended and never tuned on (the rules
+# were written against test_review_idioms above): negated complaints, warnings to other buyers, buying
+# again or not, recommendations, "worth it", returns and devices that quit.
+HELD_OUT_IDIOMS = [
+    ("I have zero complaints after two months of daily use.", "positive"),
+    ("Can't complain, it does what I need.", "positive"),
+    ("Honestly I have nothing bad to say about this kettle.", "positive"),
+    ("Not disappointed in the slightest.", "positive"),
+    ("Nothing to complain about, the seller was quick too.", "positive"),
+    ("Haven't had a single problem with it so far.", "positive"),
+    ("Never had any issues with the battery.", "positive"),
+    ("Save yourself the trouble and buy something else.", "negative"),
+    ("Do yourself a favor and avoid this brand.", "negative"),
+    ("Please don't buy this, it broke within a week.", "negative"),
+    ("Don't waste your time with this seller.", "negative"),
+    ("Total waste of time and money.", "negative"),
+    ("Stay away from this one.", "negative"),
+    ("Save your money, the cheaper model is better.", "negative"),
+    ("I will not be buying from them again.", "negative"),
+    ("Would never buy this again.", "negative"),
+    ("I wouldn't buy it again.", "negative"),
+    ("I would definitely buy it again.", "positive"),
+    ("Would recommend to a friend.", "positive"),
+    ("I would not recommend this to anyone.", "negative"),
+    ("Can't recommend it enough!", "positive"),
+    ("I can't recommend this product.", "negative"),
+    ("Worth every cent.", "positive"),
+    ("Totally worth it.", "positive"),
+    ("Ended up returning it after two days.", "negative"),
+    ("Sent it back for a refund.", "negative"),
+    ("Quit working after the first month.", "negative"),
+    ("It died after a week.", "negative"),
+    ("No regrets buying this.", "positive"),
+    ("You get what you pay for, and this was cheap.", "negative"),
+    ("Don't hesitate, just buy it.", "positive"),
+    ("Look elsewhere.", "negative"),
+    ("Buyer beware: the photos are misleading.", "negative"),
+    ("Couldn't ask for more.", "positive"),
+    ("I have no complaints at all about the delivery.", "positive"),
+    ("Keep your money and skip this one.", "negative"),
+    ("Not a single complaint from my kids.", "positive"),
+    ("Would not buy again, the lid cracked.", "negative"),
+    ("Skip it.", "negative"),
+    ("I'd buy it again in a heartbeat.", "positive"),
+    ("Not what I expected, returned it the same day.", "negative"),
+    ("Has not let me down once.", "positive"),
+    ("Never disappoints.", "positive"),
+    ("Hasn't stopped working once in two years.", "positive"),
+    ("I was not disappointed at all, fantastic value.", "positive"),
+    ("Waste of plastic.", "negative"),
+    ("Buy it, you won't regret it.", "positive"),
+]
+
+
+def test_accuracy_on_held_out_review_idioms(analyzer: SentimentAnalyzer) -> None:
+    wrong = [
+        (text, analyzer.label(text)) for text, expected in HELD_OUT_IDIOMS if analyzer.label(text) != expected
+    ]
+    correct = len(HELD_OUT_IDIOMS) - len(wrong)
+    assert correct / len(HELD_OUT_IDIOMS) >= 0.85, wrong
