@@ -65,7 +65,9 @@ def summarize(text: str, max_chars: int) -> str:
     sentences = split_sentences(text)[:MAX_SENTENCES]
     if not sentences:
         return ""
-    unspaced = language == "ja" or sum(s[-1] in _FULL_WIDTH_ENDS for s in sentences) * 2 > len(sentences)
+    unspaced = language == "ja" or (
+        language == "other" and sum(s[-1] in _FULL_WIDTH_ENDS for s in sentences) * 2 > len(sentences)
+    )  # Chinese
     joiner = "" if unspaced else " "
     everything = joiner.join(sentences)
     if len(everything) <= max_chars:
