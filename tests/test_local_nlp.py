@@ -308,6 +308,73 @@ def test_review_idioms(analyzer: SentimentAnalyzer, text: str, expected: str) ->
     assert analyzer.label(text) == expected
 
 
+# The English review idioms the rules in _lexicon.EN_RULES were written against, one or more per kind of
+# idiom, with look-alikes that must not match (the held-out check is HELD_OUT_IDIOMS below).
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a complaint word negated from a distance: "never had anything to complain about"
+        ("Never had anything to complain about.", "positive"),
+        ("No complaints, works fine.", "positive"),
+        ("Can't complain for the price.", "positive"),
+        ("There is nothing to complain about.", "positive"),
+        ("I haven't had any problems with it.", "positive"),
+        ("Zero issues so far.", "positive"),
+        ("No regrets at all.", "positive"),
+        ("I was not disappointed.", "positive"),
+        ("It never let me down.", "positive"),
+        ("It let me down after a month.", "negative"),
+        ("No problem with the size, but the colour is completely wrong.", "mixed"),
+        # warnings to other buyers
+        ("Don't waste your money!", "negative"),
+        ("Do not waste your time on this.", "negative"),
+        ("Save your money and get another brand.", "negative"),
+        ("Save yourself the headache.", "negative"),
+        ("Stay away from this seller.", "negative"),
+        ("Steer clear.", "negative"),
+        ("Avoid this product.", "negative"),
+        ("Do not buy this kettle.", "negative"),
+        ("Don't bother.", "negative"),
+        ("Shop elsewhere.", "negative"),
+        ("Never again.", "negative"),
+        ("You get what you pay for.", "negative"),
+        ("It will save you so much time in the morning.", "positive"),
+        ("Keep your receipt, just in case.", "neutral"),
+        ("This will save you money on coffee.", "positive"),
+        ("It doesn't bother me at all.", "positive"),
+        ("Don't hesitate to buy it.", "positive"),
+        # recommending, buying again
+        ("Would not recommend this to my friends.", "negative"),
+        ("Would recommend this to my friends.", "positive"),
+        ("Not recommended.", "negative"),
+        ("Can't recommend it highly enough.", "positive"),
+        ("Would buy again.", "positive"),
+        ("Will never buy again.", "negative"),
+        ("I won't be ordering from them again.", "negative"),
+        ("I would never buy another brand.", "positive"),
+        ("Worth every penny.", "positive"),
+        ("Well worth the money.", "positive"),
+        ("Not worth it.", "negative"),
+        ("Couldn't be happier with it.", "positive"),
+        ("Wouldn't change a thing.", "positive"),
+        ("It couldn't be more useless.", "negative"),
+        # returns and devices that quit
+        ("Returned it the next day.", "negative"),
+        ("I returned it.", "negative"),
+        ("Had to send it back.", "negative"),
+        ("The return label was easy to print.", "positive"),
+        ("It stopped working after a month.", "negative"),
+        ("The battery gave out in a week.", "negative"),
+        ("Hasn't stopped working once.", "positive"),
+        # typographic apostrophes, as phones type them
+        ("Don\u2019t waste your money!", "negative"),
+        ("Can\u2019t complain, it works.", "positive"),
+    ],
+)
+def test_english_review_idioms(analyzer: SentimentAnalyzer, text: str, expected: str) -> None:
+    assert analyzer.label(text) == expected
+
+
 # -- accuracy --------------------------------------------------------------------------------------------
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "reviews.xlsx"
@@ -389,4 +456,67 @@ def test_accuracy_on_the_bundled_examples(analyzer: SentimentAnalyzer) -> None:
 
 def test_accuracy_on_held_out_reviews(analyzer: SentimentAnalyzer) -> None:
     correct = sum(analyzer.label(text) == expected for text, expected in HELD_OUT)
-    assert correct / len(HELD_OUT) >= 0.73, correct  # measured 44/56 = 78.6% (was 29/56 = 51.8%)
+    assert correct / len(HELD_OUT) >= 0.73, correct  # measured 45/56 = 80.4% (was 29/56 = 51.8%)
+
+
+# Review idioms, written for this test before the idiom rules were extended and never tuned on (the rules
+# were written against test_review_idioms above): negated complaints, warnings to other buyers, buying
+# again or not, recommendations, "worth it", returns and devices that quit.
+HELD_OUT_IDIOMS = [
+    ("I have zero complaints after two months of daily use.", "positive"),
+    ("Can't complain, it does what I need.", "positive"),
+    ("Honestly I have nothing bad to say about this kettle.", "positive"),
+    ("Not disappointed in the slightest.", "positive"),
+    ("Nothing to complain about, the seller was quick too.", "positive"),
+    ("Haven't had a single problem with it so far.", "positive"),
+    ("Never had any issues with the battery.", "positive"),
+    ("Save yourself the trouble and buy something else.", "negative"),
+    ("Do yourself a favor and avoid this brand.", "negative"),
+    ("Please don't buy this, it broke within a week.", "negative"),
+    ("Don't waste your time with this seller.", "negative"),
+    ("Total waste of time and money.", "negative"),
+    ("Stay away from this one.", "negative"),
+    ("Save your money, the cheaper model is better.", "negative"),
+    ("I will not be buying from them again.", "negative"),
+    ("Would never buy this again.", "negative"),
+    ("I wouldn't buy it again.", "negative"),
+    ("I would definitely buy it again.", "positive"),
+    ("Would recommend to a friend.", "positive"),
+    ("I would not recommend this to anyone.", "negative"),
+    ("Can't recommend it enough!", "positive"),
+    ("I can't recommend this product.", "negative"),
+    ("Worth every cent.", "positive"),
+    ("Totally worth it.", "positive"),
+    ("Ended up returning it after two days.", "negative"),
+    ("Sent it back for a refund.", "negative"),
+    ("Quit working after the first month.", "negative"),
+    ("It died after a week.", "negative"),
+    ("No regrets buying this.", "positive"),
+    ("You get what you pay for, and this was cheap.", "negative"),
+    ("Don't hesitate, just buy it.", "positive"),
+    ("Look elsewhere.", "negative"),
+    ("Buyer beware: the photos are misleading.", "negative"),
+    ("Couldn't ask for more.", "positive"),
+    ("I have no complaints at all about the delivery.", "positive"),
+    ("Keep your money and skip this one.", "negative"),
+    ("Not a single complaint from my kids.", "positive"),
+    ("Would not buy again, the lid cracked.", "negative"),
+    ("Skip it.", "negative"),
+    ("I'd buy it again in a heartbeat.", "positive"),
+    ("Not what I expected, returned it the same day.", "negative"),
+    ("Has not let me down once.", "positive"),
+    ("Never disappoints.", "positive"),
+    ("Hasn't stopped working once in two years.", "positive"),
+    ("I was not disappointed at all, fantastic value.", "positive"),
+    ("Waste of plastic.", "negative"),
+    ("Buy it, you won't regret it.", "positive"),
+]
+
+
+def test_accuracy_on_held_out_review_idioms(analyzer: SentimentAnalyzer) -> None:
+    wrong = [
+        (text, analyzer.label(text)) for text, expected in HELD_OUT_IDIOMS if analyzer.label(text) != expected
+    ]
+    correct = len(HELD_OUT_IDIOMS) - len(wrong)
+    # measured 44/47 = 93.6% (was 26/47 = 55.3% before the idiom rules were extended)
+    assert correct / len(HELD_OUT_IDIOMS) >= 0.88, wrong

