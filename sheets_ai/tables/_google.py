@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -102,9 +103,18 @@ class _RetryPolicy:
 
 
 def make_http_client(
-    endpoint: str | None, *, attempts: int, max_seconds: float, timeout: float
+    endpoint: str | None,
+    *,
+    attempts: int,
+    max_seconds: float,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> type[HTTPClient]:
-    """An HTTPClient class with our retry layer, sending requests to ``endpoint`` when one is set."""
+    """An HTTPClient class with our retry layer, sending requests to ``endpoint`` when one is set.
+
+    ``sleep`` is what waits between tries (tenacity's ``sleep`` hook): tests pass ``list.append`` to see
+    the waits without sleeping them.
+    """
     target = endpoint.rstrip("/") if endpoint else None
 
     class SheetsHTTPClient(HTTPClient):
@@ -119,7 +129,9 @@ def make_http_client(
             # row twice. A 429 was refused before anything happened, so that one is retried.
             idempotent = not (method.lower() == "post" and ":append" in endpoint)
             policy = _RetryPolicy(attempts, max_seconds, idempotent)
-            retrying = Retrying(retry=policy.retry, stop=policy.stop, wait=policy.wait, reraise=True)
+            retrying = Retrying(
+                retry=policy.retry, stop=policy.stop, wait=policy.wait, sleep=sleep, reraise=True
+            )
             try:
                 for attempt in retrying:
                     with attempt:
