@@ -1,18 +1,19 @@
-"""Google Sheets through gspread: two reads per run, then two requests per chunk written.
+"""Google Sheets through gspread: two reads per run, then a re-read and a write per chunk written.
 
 Before each chunk is written, the input cells of those rows are read again; only rows whose input is still
 the text that was processed, and whose output cell nobody filled meanwhile, are written. Everything is
-written with ``valueInputOption=RAW``, so a result that starts with ``=`` stays text.
+written with ``valueInputOption=RAW``, so a result that starts with ``=`` stays text. A chunk whose results
+pass 2 MB is written in several ``values.batchUpdate`` requests of at most 2 MB each (``_gsheets_batches``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import socket
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,6 +24,7 @@ from openpyxl.utils.cell import get_column_letter
 from ..config import RunConfig
 from ..errors import SheetNotFoundError, SourceError
 from ._google import make_client
+from ._gsheets_batches import batch_update_bodies
 from .base import (
     InputCell,
     Table,
@@ -48,7 +50,6 @@ ERROR_VALUES = {
     "#SPILL!",
     "#CALC!",
 }
-MAX_CHUNK_BYTES = 1_800_000  # under the 2 MB request size Google recommends
 LOG_HEADER = [
     "time",
     "task",
@@ -327,42 +328,9 @@ class GoogleSheetTable(Table):
         self.props.setdefault("gridProperties", {})["columnCount"] = needed
 
     def _send(self, updates: dict[tuple[int, int], str]) -> None:
-        """values.batchUpdate RAW, one range per run of adjacent rows in a column, in chunks under 2 MB."""
-        by_col: dict[int, list[tuple[int, str]]] = {}
-        for (row, col), value in sorted(updates.items()):
-            by_col.setdefault(col, []).append((row, value))
-        data: list[dict[str, Any]] = []
-        for col, cells in by_col.items():
-            letter = get_column_letter(col)
-            run: list[tuple[int, str]] = []
-            for row, value in [*cells, (-1, "")]:
-                if run and row != run[-1][0] + 1:
-                    data.append(
-                        {
-                            "range": absolute_range_name(
-                                self.sheet_title, f"{letter}{run[0][0]}:{letter}{run[-1][0]}"
-                            ),
-                            "majorDimension": "ROWS",
-                            "values": [[v] for _, v in run],
-                        }
-                    )
-                    run = []
-                run.append((row, value))
-        batch: list[dict[str, Any]] = []
-        size = 0
-        for item in data:
-            item_size = len(json.dumps(item, ensure_ascii=False).encode())
-            if batch and size + item_size > MAX_CHUNK_BYTES:
-                self._post(batch)
-                batch, size = [], 0
-            batch.append(item)
-            size += item_size
-        if batch:
-            self._post(batch)
-
-    def _post(self, data: list[dict[str, Any]]) -> None:
-        body = {"valueInputOption": "RAW", "data": data}
-        self._call(lambda: self.http.values_batch_update(self.spreadsheet_id, body))
+        """values.batchUpdate RAW, one range per run of adjacent rows in a column, no body over 2 MB."""
+        for body in batch_update_bodies(self.sheet_title, updates):
+            self._call(partial(self.http.values_batch_update, self.spreadsheet_id, body))
 
     # --------------------------------------------------------------- run log
     def append_log(self, name: str, entry: Mapping[str, Any]) -> None:
