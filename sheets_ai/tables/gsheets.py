@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import socket
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
-from urllib.parse import urlparse
 
 from gspread.exceptions import APIError
 from gspread.utils import absolute_range_name
@@ -25,6 +23,7 @@ from ..config import RunConfig
 from ..errors import SheetNotFoundError, SourceError
 from ._google import make_client
 from ._gsheets_batches import batch_update_bodies
+from ._sheet_url import parse_source
 from .base import (
     InputCell,
     Table,
@@ -65,20 +64,6 @@ LOG_HEADER = [
     "status",
     "where",
 ]
-
-
-def parse_source(source: str) -> tuple[str, int | None]:
-    """A sheet URL (``…/d/<id>/edit#gid=<gid>``) or a bare id → (spreadsheet id, gid or None)."""
-    if source.startswith("https://"):
-        match = re.match(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)", source)
-        if not match:
-            raise SourceError(
-                f"{source!r} is not a Google Sheets URL (https://docs.google.com/spreadsheets/d/…)."
-            )
-        parsed = urlparse(source)
-        gid_match = re.search(r"(?:^|[#&?])gid=(\d+)", "#" + parsed.fragment + "&" + parsed.query)
-        return match.group(1), int(gid_match.group(1)) if gid_match else None
-    return source, None
 
 
 class GoogleSheetTable(Table):
