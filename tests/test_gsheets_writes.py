@@ -90,3 +90,24 @@ def test_a_10000_row_summarize_run_is_written_in_requests_of_at_most_2_mb(strict
     expected = local_answers("summarize", [notes[i] for i in sample], max_chars=1000)
     assert [values[1 + i][1] for i in sample] == expected
     assert all(row[1] for row in values[1:])
+
+
+def test_a_1000_row_run_makes_the_requests_the_readme_states(strict: SheetsEmulator) -> None:
+    reviews = [
+        [f"I love this, it is great #{i}" if i % 2 else f"Broken and awful #{i}"] for i in range(1_000)
+    ]
+    reads = ["sheets.spreadsheets.get", "sheets.spreadsheets.values.batchGet"]
+    chunk = ["sheets.spreadsheets.values.batchGet", "sheets.spreadsheets.values.batchUpdate"]
+    for log_sheet, extra in [
+        (None, []),  # 4 requests: 3 reads, 1 write
+        (
+            "Runs",
+            ["sheets.spreadsheets.batchUpdate", "sheets.spreadsheets.values.append"],
+        ),  # + addSheet, append
+    ]:
+        strict.reset_counts()
+        sid = strict.add_spreadsheet("Reviews", {"Sheet1": [["Review"], *reviews]})
+        config = {"source": sid, "input": "Review", "output": "Sentiment", "provider": "local"}
+        report = sheets_ai.run(build_config({**config, "task": "sentiment", "log_sheet": log_sheet}))
+        assert report.rows_processed == 1_000
+        assert [r.method_id for r in strict.requests] == reads + chunk + extra
