@@ -15,6 +15,7 @@ from conftest import local_answers
 
 import sheets_ai
 from sheets_ai.config import build_config
+from sheets_ai.errors import SheetsAIError
 from sheets_ai.tables._google import ENDPOINT_ENV
 from sheets_ai.testing.sheets_server import RecordedRequest, SheetsEmulator
 
@@ -111,3 +112,27 @@ def test_a_1000_row_run_makes_the_requests_the_readme_states(strict: SheetsEmula
         report = sheets_ai.run(build_config({**config, "task": "sentiment", "log_sheet": log_sheet}))
         assert report.rows_processed == 1_000
         assert [r.method_id for r in strict.requests] == reads + chunk + extra
+
+
+def test_a_row_and_its_status_travel_in_one_request_so_a_failed_write_leaves_whole_rows(
+    strict: SheetsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHEETS_AI_RETRY_ATTEMPTS", "1")
+    n = 5_000  # about 2.6 MB of summaries and statuses: two requests
+    notes = [note(i) for i in range(n)]
+    sid = strict.add_spreadsheet("Notes", {"Sheet1": [["Notes"], *[[text] for text in notes]]})
+
+    def second_write_fails(record: RecordedRequest) -> None:
+        earlier = [r for r in strict.requests[:-1] if r.path.endswith("values:batchUpdate")]
+        if record.path.endswith("values:batchUpdate") and earlier:
+            strict.fail_next(503, path_contains="values:batchUpdate")
+
+    strict.on_request(second_write_fails)
+    config = {"source": sid, "provider": "local", "task": "summarize", "input": "Notes", "output": "Summary"}
+    with pytest.raises(SheetsAIError, match="kept answering 503"):
+        sheets_ai.run(build_config({**config, "max_chars": 1000, "status_column": "Status"}))
+    values = strict.values(sid, "Sheet1")
+    assert values[0] == ["Notes", "Summary", "Status"]
+    written = [row for row in values[1:] if len(row) > 1]
+    assert 0 < len(written) < n
+    assert all(row[1] and row[2] == "ok" for row in written)  # no result without its status
