@@ -340,6 +340,54 @@ def test_scripted_failures_and_delays(gc: gspread.Client, emu: SheetsEmulator, s
     assert time.monotonic() - started >= 0.3
 
 
+def batch_update_body(size: int) -> bytes:
+    """A values.batchUpdate body of exactly ``size`` bytes, in column B cells of at most 20,000 characters."""
+
+    def body(rows: int, last: int) -> bytes:
+        values = [["x" * 20_000]] * rows + [["x" * last]]
+        data = [{"range": f"Sheet1!B1:B{rows + 1}", "values": values}]
+        return json.dumps({"valueInputOption": "RAW", "data": data}).encode()
+
+    rows = max(0, (size - 200) // 20_006 - 1)
+    raw = body(rows, size - len(body(rows, 0)))
+    assert len(raw) == size
+    return raw
+
+
+def post_batch_update(emu: SheetsEmulator, sid: str, body: bytes) -> requests.Response:
+    return requests.post(
+        f"{emu.url}/v4/spreadsheets/{sid}/values:batchUpdate",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+def test_a_body_over_googles_payload_limit_gets_its_400(emu: SheetsEmulator, sid: str) -> None:
+    # Google's front end refuses bodies over 10 MiB with this 400; the Sheets API documents no hard limit.
+    too_big = post_batch_update(emu, sid, batch_update_body(10_485_761))
+    assert too_big.status_code == 400
+    assert too_big.json()["error"] == {
+        "code": 400,
+        "message": "Request payload size exceeds the limit: 10485760 bytes.",
+        "status": "INVALID_ARGUMENT",
+    }
+    assert emu.get_cell(sid, "Sheet1", "B1") == "Stars"  # nothing applied
+    assert [r.size for r in emu.requests] == [10_485_761]
+    assert post_batch_update(emu, sid, batch_update_body(10_485_760)).status_code == 200
+
+
+def test_max_body_bytes_holds_clients_to_the_recommended_2_mb() -> None:
+    with SheetsEmulator(max_body_bytes=2_000_000) as strict:
+        sid = strict.add_spreadsheet("Book", {"Sheet1": [["Review"]]})
+        refused = post_batch_update(strict, sid, batch_update_body(2_000_001))
+        assert refused.status_code == 400
+        assert refused.json()["error"]["message"] == "Request payload size exceeds the limit: 2000000 bytes."
+        assert post_batch_update(strict, sid, batch_update_body(2_000_000)).status_code == 200
+        assert [r.size for r in strict.requests] == [2_000_001, 2_000_000]
+        assert len(strict.values(sid, "Sheet1")) == 99  # 98 cells of 20,000 characters and the rest
+
+
 def test_request_counting(gc: gspread.Client, emu: SheetsEmulator, sid: str) -> None:
     sh = gc.open_by_key(sid)
     sh.sheet1.batch_get(["A1:B2"])

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from ..config import RunConfig
 from ..errors import SourceError, UsageError
+from ._sheet_url import is_url
 from .base import InputCell, Table, TableData, WriteOutcome
 
 __all__ = ["InputCell", "Table", "TableData", "WriteOutcome", "is_google_sheet", "open_table"]
 
-_SHEET_URL = re.compile(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)")
 _SHEET_ID = re.compile(r"^[A-Za-z0-9_-]{30,}$")
 _ANY_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 log = logging.getLogger("sheets_ai")
@@ -22,9 +22,10 @@ XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 
 def is_google_sheet(source: str) -> bool:
-    """A Sheets URL, or a bare spreadsheet id (no such file here). Real ids are 44 characters; against the
-    emulator (SHEETS_AI_SHEETS_ENDPOINT) any id-like name without a file extension counts."""
-    if _SHEET_URL.match(source):
+    """A URL (a Sheets URL in any form Google gives, or another URL, refused with a clear message later), or a
+    bare spreadsheet id (no such file here). Real ids are 44 characters; against the emulator
+    (SHEETS_AI_SHEETS_ENDPOINT) any id-like name without a file extension counts."""
+    if is_url(source):
         return True
     if Path(source).exists() or not _ANY_ID.match(source):
         return False

@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -80,12 +81,16 @@ class _RetryPolicy:
 
     429s are bounded by time only (a per-minute quota frees up within a minute); 5xx and connection errors
     also by ``attempts``. Every wait is counted against ``max_seconds`` before it is slept.
+
+    The wait after a failed try is worked out once, from that try's own answer, and both ``wait`` and
+    ``stop`` read it: tenacity < 8.3 calls ``stop`` before ``wait``, later versions ``wait`` before
+    ``stop``, so neither may depend on the other having run.
     """
 
     def __init__(self, attempts: int, max_seconds: float, idempotent: bool) -> None:
         self.attempts, self.max_seconds, self.idempotent = attempts, max_seconds, idempotent
         self.started = time.monotonic()
-        self._next_wait = 0.0
+        self._waits: dict[int, float] = {}  # attempt number -> the wait after it failed
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -96,31 +101,57 @@ class _RetryPolicy:
             return exc.code == 429 or (exc.code in RETRY_STATUSES and self.idempotent)
         return isinstance(exc, requests.ConnectionError | requests.Timeout) and self.idempotent
 
+    def _wait_after(self, state: RetryCallState) -> float:
+        """The wait after try ``state.attempt_number`` failed: its Retry-After, else the backoff step."""
+        attempt = state.attempt_number
+        if attempt not in self._waits:
+            exc = state.outcome.exception() if state.outcome else None
+            response = exc.response if isinstance(exc, APIError) else None
+            self._waits[attempt] = _retry_after(response, attempt - 1, quota=_is_quota(exc))
+        return self._waits[attempt]
+
     def stop(self, state: RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None
-        quota = isinstance(exc, APIError) and exc.code == 429
-        response = exc.response if isinstance(exc, APIError) else None
-        self._next_wait = _retry_after(response, state.attempt_number - 1, quota=quota)
-        if not quota and state.attempt_number >= self.attempts:
+        if not _is_quota(exc) and state.attempt_number >= self.attempts:
             return True
-        return self.elapsed() + self._next_wait > self.max_seconds
+        return self.elapsed() + self._wait_after(state) > self.max_seconds
 
     def wait(self, state: RetryCallState) -> float:
+        return self._wait_after(state)
+
+    def before_sleep(self, state: RetryCallState) -> None:
+        """Log a retry only once tenacity has decided to make it."""
         exc = state.outcome.exception() if state.outcome else None
         what = f"{exc.code} {_short(exc)}" if isinstance(exc, APIError) else type(exc).__name__
         log.info(
             "Google Sheets busy (%s); retrying in %.1fs (attempt %d)",
             what,
-            self._next_wait,
+            self._wait_after(state),
             state.attempt_number + 1,
         )
-        return self._next_wait
+
+
+def _tries(count: int) -> str:
+    return "1 try" if count == 1 else f"{count} tries"
+
+
+def _is_quota(exc: BaseException | None) -> bool:
+    return isinstance(exc, APIError) and exc.code == 429
 
 
 def make_http_client(
-    endpoint: str | None, *, attempts: int, max_seconds: float, timeout: float
+    endpoint: str | None,
+    *,
+    attempts: int,
+    max_seconds: float,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> type[HTTPClient]:
-    """An HTTPClient class with our retry layer, sending requests to ``endpoint`` when one is set."""
+    """An HTTPClient class with our retry layer, sending requests to ``endpoint`` when one is set.
+
+    ``sleep`` is what waits between tries (tenacity's ``sleep`` hook): tests pass ``list.append`` to see
+    the waits without sleeping them.
+    """
     target = endpoint.rstrip("/") if endpoint else None
 
     class SheetsHTTPClient(HTTPClient):
@@ -135,7 +166,14 @@ def make_http_client(
             # row twice. A 429 was refused before anything happened, so that one is retried.
             idempotent = not (method.lower() == "post" and ":append" in endpoint)
             policy = _RetryPolicy(attempts, max_seconds, idempotent)
-            retrying = Retrying(retry=policy.retry, stop=policy.stop, wait=policy.wait, reraise=True)
+            retrying = Retrying(
+                retry=policy.retry,
+                stop=policy.stop,
+                wait=policy.wait,
+                before_sleep=policy.before_sleep,
+                sleep=sleep,
+                reraise=True,
+            )
             try:
                 for attempt in retrying:
                     with attempt:
@@ -143,15 +181,15 @@ def make_http_client(
             except APIError as exc:
                 if exc.code not in RETRY_STATUSES:
                     raise
-                tries = retrying.statistics.get("attempt_number", 1)
+                tries = _tries(retrying.statistics.get("attempt_number", 1))
                 raise SheetsRetriesExhaustedError(
-                    f"Google Sheets kept answering {exc.code} ({_short(exc)}) after {tries} tries. {SAVED_HINT}"
+                    f"Google Sheets kept answering {exc.code} ({_short(exc)}) after {tries}. {SAVED_HINT}"
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
-                tries = retrying.statistics.get("attempt_number", 1)
+                tries = _tries(retrying.statistics.get("attempt_number", 1))
                 raise SheetsUnreachableError(
                     f"Cannot reach Google Sheets at {target or GOOGLE_ORIGIN} ({type(exc).__name__}) "
-                    f"after {tries} tries. Check the network, then run again. {SAVED_HINT}",
+                    f"after {tries}. Check the network, then run again. {SAVED_HINT}",
                     where=target or GOOGLE_ORIGIN,
                 ) from None
             except RefreshError as exc:

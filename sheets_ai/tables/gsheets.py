@@ -1,20 +1,19 @@
-"""Google Sheets through gspread: two reads per run, then two requests per chunk written.
+"""Google Sheets through gspread: two reads per run, then a re-read and a write per chunk written.
 
 Before each chunk is written, the input cells of those rows are read again; only rows whose input is still
 the text that was processed, and whose output cell nobody filled meanwhile, are written. Everything is
-written with ``valueInputOption=RAW``, so a result that starts with ``=`` stays text.
+written with ``valueInputOption=RAW``, so a result that starts with ``=`` stays text. A chunk whose results
+pass 2 MB is written in several ``values.batchUpdate`` requests of at most 2 MB each (``_gsheets_batches``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import re
 import socket
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
-from urllib.parse import urlparse
 
 from gspread.exceptions import APIError
 from gspread.utils import absolute_range_name
@@ -23,6 +22,8 @@ from openpyxl.utils.cell import get_column_letter
 from ..config import RunConfig
 from ..errors import SheetNotFoundError, SourceError
 from ._google import SpreadsheetNotFoundError, make_client
+from ._gsheets_batches import batch_update_bodies
+from ._sheet_url import parse_source
 from .base import (
     InputCell,
     Table,
@@ -48,7 +49,6 @@ ERROR_VALUES = {
     "#SPILL!",
     "#CALC!",
 }
-MAX_CHUNK_BYTES = 1_800_000  # under the 2 MB request size Google recommends
 LOG_HEADER = [
     "time",
     "task",
@@ -64,20 +64,6 @@ LOG_HEADER = [
     "status",
     "where",
 ]
-
-
-def parse_source(source: str) -> tuple[str, int | None]:
-    """A sheet URL (``…/d/<id>/edit#gid=<gid>``) or a bare id → (spreadsheet id, gid or None)."""
-    if source.startswith("https://"):
-        match = re.match(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]+)", source)
-        if not match:
-            raise SourceError(
-                f"{source!r} is not a Google Sheets URL (https://docs.google.com/spreadsheets/d/…)."
-            )
-        parsed = urlparse(source)
-        gid_match = re.search(r"(?:^|[#&?])gid=(\d+)", "#" + parsed.fragment + "&" + parsed.query)
-        return match.group(1), int(gid_match.group(1)) if gid_match else None
-    return source, None
 
 
 class GoogleSheetTable(Table):
@@ -181,7 +167,11 @@ class GoogleSheetTable(Table):
             raise SourceError(f"Worksheet {self.sheet_title!r} is empty. Choose another with --sheet.")
         headers = [display_text(h) or "" for h in values[0]]
         self._in_col = resolve_input_column(input_column, headers, header_row=header_row)
-        self._out_col, created = resolve_output_column(output_column, headers, header_row=header_row)
+        # Right of every used cell, not only of the last header: the API trims each row's trailing blanks.
+        used = max((len(r) for r in values), default=0)
+        self._out_col, created = resolve_output_column(
+            output_column, headers, header_row=header_row, used_width=used
+        )
         notices = []
         if created:
             self._pending_headers[self._out_col] = output_column.strip()
@@ -328,42 +318,9 @@ class GoogleSheetTable(Table):
         self.props.setdefault("gridProperties", {})["columnCount"] = needed
 
     def _send(self, updates: dict[tuple[int, int], str]) -> None:
-        """values.batchUpdate RAW, one range per run of adjacent rows in a column, in chunks under 2 MB."""
-        by_col: dict[int, list[tuple[int, str]]] = {}
-        for (row, col), value in sorted(updates.items()):
-            by_col.setdefault(col, []).append((row, value))
-        data: list[dict[str, Any]] = []
-        for col, cells in by_col.items():
-            letter = get_column_letter(col)
-            run: list[tuple[int, str]] = []
-            for row, value in [*cells, (-1, "")]:
-                if run and row != run[-1][0] + 1:
-                    data.append(
-                        {
-                            "range": absolute_range_name(
-                                self.sheet_title, f"{letter}{run[0][0]}:{letter}{run[-1][0]}"
-                            ),
-                            "majorDimension": "ROWS",
-                            "values": [[v] for _, v in run],
-                        }
-                    )
-                    run = []
-                run.append((row, value))
-        batch: list[dict[str, Any]] = []
-        size = 0
-        for item in data:
-            item_size = len(json.dumps(item, ensure_ascii=False).encode())
-            if batch and size + item_size > MAX_CHUNK_BYTES:
-                self._post(batch)
-                batch, size = [], 0
-            batch.append(item)
-            size += item_size
-        if batch:
-            self._post(batch)
-
-    def _post(self, data: list[dict[str, Any]]) -> None:
-        body = {"valueInputOption": "RAW", "data": data}
-        self._call(lambda: self.http.values_batch_update(self.spreadsheet_id, body))
+        """values.batchUpdate RAW, one range per run of adjacent rows in a column, no body over 2 MB."""
+        for body in batch_update_bodies(self.sheet_title, updates):
+            self._call(partial(self.http.values_batch_update, self.spreadsheet_id, body))
 
     # --------------------------------------------------------------- run log
     def append_log(self, name: str, entry: Mapping[str, Any]) -> None:

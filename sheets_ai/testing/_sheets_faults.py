@@ -24,6 +24,16 @@ FAULT_MESSAGES: dict[int, tuple[str, str]] = {
 }
 
 
+#: Google's front end refuses a request body over 10 MiB with a 400 (the Sheets API itself documents no hard
+#: limit, and recommends bodies under 2 MB).
+PAYLOAD_LIMIT = 10_485_760
+
+
+def payload_too_large(limit: int) -> ApiError:
+    """The 400 Google answers for a request body over ``limit`` bytes."""
+    return ApiError(400, f"Request payload size exceeds the limit: {limit} bytes.", "INVALID_ARGUMENT")
+
+
 def quota_error(kind: str = "read", limit: int = 60) -> ApiError:
     """The 429 RESOURCE_EXHAUSTED error the real API answers when a per-minute quota is used up."""
     metric = "Read" if kind == "read" else "Write"
@@ -60,7 +70,10 @@ def quota_error(kind: str = "read", limit: int = 60) -> ApiError:
 
 @dataclass
 class RecordedRequest:
-    """One request as the emulator saw it. ``status`` is filled in once it has been answered."""
+    """One request as the emulator saw it. ``status`` is filled in once it has been answered.
+
+    ``timestamp`` is when it arrived (``time.time()``); ``size`` is its body's length in bytes as sent.
+    """
 
     method: str
     path: str
@@ -69,6 +82,7 @@ class RecordedRequest:
     body: Any = None
     status: int | None = None
     method_id: str | None = None
+    size: int = 0
 
     @property
     def is_read(self) -> bool:

@@ -34,7 +34,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sheets_ai.testing import _sheets_validation as validation
 from sheets_ai.testing._sheets_api import Route, dispatch, route
 from sheets_ai.testing._sheets_cells import ApiError, not_found, quote_sheet, render
-from sheets_ai.testing._sheets_faults import FAULT_MESSAGES, RecordedRequest, Script, quota_error, take
+from sheets_ai.testing._sheets_faults import (
+    FAULT_MESSAGES,
+    PAYLOAD_LIMIT,
+    RecordedRequest,
+    Script,
+    payload_too_large,
+    quota_error,
+    take,
+)
 from sheets_ai.testing._sheets_model import (
     Bounds,
     Spreadsheet,
@@ -72,14 +80,24 @@ class SheetsEmulator:
     """In-memory spreadsheets served as Sheets API v4 on ``http://127.0.0.1:PORT``.
 
     All public methods are thread-safe; use them from a test thread while a client talks to the server.
+    A request body over ``max_body_bytes`` gets Google's 400 "Request payload size exceeds the limit": the
+    default is Google's own 10 MiB; ``max_body_bytes=2_000_000`` holds a client to the 2 MB Google
+    recommends.
     """
 
     def __init__(
-        self, port: int = 0, *, host: str = "127.0.0.1", latency: float = 0.0, validate: bool = True
+        self,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        latency: float = 0.0,
+        validate: bool = True,
+        max_body_bytes: int | None = PAYLOAD_LIMIT,
     ):
         self.host, self.port = host, port
         self.latency = latency
         self.validate = validate
+        self.max_body_bytes = max_body_bytes
         self._lock = threading.RLock()
         self._books: dict[str, Spreadsheet] = {}
         self._forbidden: set[str] = set()
@@ -334,12 +352,15 @@ class SheetsEmulator:
 
     def serve(self, method: str, target: str, raw_body: bytes) -> Answer:
         """Answer one HTTP request: (status, JSON body or None to drop the connection, extra headers)."""
+        arrived = time.time()
         parts = urlsplit(target)
+        limit = self.max_body_bytes
+        too_big = limit is not None and len(raw_body) > limit
         try:
-            body = json.loads(raw_body) if raw_body.strip() else None
+            body = json.loads(raw_body) if raw_body.strip() and not too_big else None
         except ValueError:
             body = raw_body.decode("utf-8", "replace")
-        record = RecordedRequest(method, unquote(parts.path), parts.query, time.time(), body)
+        record = RecordedRequest(method, unquote(parts.path), parts.query, arrived, body, size=len(raw_body))
         with self._lock:
             self._requests.append(record)
             hooks = list(self._hooks)
@@ -352,6 +373,11 @@ class SheetsEmulator:
         pause = self.latency + (delay.seconds if delay else 0.0)
         if pause > 0:
             time.sleep(pause)
+        if (
+            too_big and limit is not None
+        ):  # refused before anything else looks at it, as Google's front end does
+            record.status = 400
+            return 400, payload_too_large(limit).body(), {}
         status, payload, headers = self._answer(method, parts.path, parts.query, body, record)
         record.status = status
         return status, payload, headers
@@ -525,6 +551,13 @@ def main(argv: Iterable[str] | None = None) -> int:
         help="read and write requests allowed per minute each; more get 429",
     )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=PAYLOAD_LIMIT,
+        help=f"refuse request bodies over this many bytes with Google's 400 (default {PAYLOAD_LIMIT}, "
+        "Google's limit; 2000000 checks the 2 MB Google recommends)",
+    )
     parser.add_argument("--no-validate", action="store_true", help="skip discovery-document validation")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(list(argv) if argv is not None else None)
@@ -534,7 +567,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
     )
 
-    emulator = SheetsEmulator(args.port, latency=args.latency, validate=not args.no_validate)
+    emulator = SheetsEmulator(
+        args.port, latency=args.latency, validate=not args.no_validate, max_body_bytes=args.max_body_bytes
+    )
     if args.quota_per_minute is not None:
         emulator.set_quota(args.quota_per_minute, args.quota_per_minute)
     for path in args.load:
