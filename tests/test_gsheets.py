@@ -189,6 +189,15 @@ def test_columns_by_letter_or_header_and_a_missing_output_header_is_created(emu:
     assert emu.values(sid2, "Sheet1")[0] == ["Review", "Stars"]  # a letter creates no header
 
 
+def test_a_new_output_column_goes_right_of_data_under_a_blank_header(emu: SheetsEmulator) -> None:
+    rows = [["Review", "Stars"], *[[r[0], 5, "note" if i == 1 else ""] for i, r in enumerate(reviews(3))]]
+    sid = emu.add_spreadsheet("Book", {"Sheet1": rows})
+    report = run(url(sid), input="Review", output="Sentiment")
+    assert any("New column D 'Sentiment'" in n for n in report.notices)
+    values = emu.values(sid, "Sheet1")
+    assert values[2][2] == "note" and [r[3] for r in values[1:]] == ["positive", "negative", "positive"]
+
+
 def test_output_on_the_input_column_is_refused(emu: SheetsEmulator) -> None:
     sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review", "Out"], *reviews(2)]})
     with pytest.raises(UsageError, match="same column"):
