@@ -20,6 +20,7 @@ from .config import build_config
 from .errors import Interrupted, SheetsAIError, UsageError
 from .pipeline import ProgressCallback, run
 from .pricing import cost_by_model, estimate_lines
+from .redact import SecretFilter, scrub
 from .report import RunReport
 
 log = logging.getLogger("sheets_ai")
@@ -111,6 +112,7 @@ def _explicit(params: dict[str, Any]) -> dict[str, Any]:
 def _setup_logging(debug: bool, quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("sheets-ai: %(message)s"))
+    handler.addFilter(SecretFilter())  # keys and secret variables never reach the terminal or a log file
     root = logging.getLogger("sheets_ai")
     root.handlers[:] = [handler]
     root.propagate = False
@@ -190,11 +192,11 @@ def _execute(params: dict[str, Any], *, dry_run: bool = False) -> None:
         partial: RunReport | None = getattr(exc, "report", None)
         if partial is not None and as_json:
             data = partial.to_dict()
-            data.update(exit_code=exc.exit_code, error=str(exc))
+            data.update(exit_code=exc.exit_code, error=scrub(str(exc)))
             click.echo(json.dumps(data, ensure_ascii=False))
         elif partial is not None and (partial.rows_processed or partial.requests):
             _emit(partial, as_json)  # the run got somewhere: say what was saved before the error line
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {scrub(str(exc))}", err=True)
         if isinstance(exc, Interrupted):
             # Finished rows are saved; don't wait for in-flight requests to time out before exiting.
             sys.stdout.flush()
@@ -209,7 +211,10 @@ def _execute(params: dict[str, Any], *, dry_run: bool = False) -> None:
         close_bar()
         if debug:
             raise
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+        click.echo(
+            f"Error: unexpected {type(exc).__name__}: {scrub(str(exc))} (run with --debug for details)",
+            err=True,
+        )
         sys.exit(1)
     close_bar()
     _emit(report, as_json)
