@@ -1,7 +1,8 @@
 """Secrets stay home: keys in URLs and secret variables never leave in text, and the key goes only where the
 user sent it.
 
-Runs drive the real CLI (a child process) and the real openai SDK against the fake OpenAI server over
+Runs drive the real CLI (in this process, as ``invoke`` does: the openai SDK takes seconds to import in a
+child; one run is a real child process) and the real openai SDK against the fake OpenAI server over
 loopback. A base URL that is *not* loopback is reached through the fake server acting as a plain HTTP
 forward proxy (``HTTP_PROXY``): the SDK sends ``POST http://models.example.test/v1/chat/completions`` to it,
 so the key rule sees a non-loopback host while nothing leaves the machine.
@@ -15,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, run_json
+from click.testing import Result
+from conftest import invoke, run_json
 
 import sheets_ai
 from sheets_ai.config import build_config
@@ -38,10 +40,24 @@ def secret_urls(server: FakeOpenAI) -> list[str]:
     ]
 
 
-def via_proxy(server: FakeOpenAI, **extra: str) -> dict[str, str]:
-    """Environment for a child run whose plain-http requests go through ``server`` as a forward proxy."""
+def via_proxy(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
+    """Plain-http requests of this process go through ``server`` as a forward proxy; ``extra`` is set too."""
     proxy = f"http://127.0.0.1:{server.port}"
-    return {"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": "", "no_proxy": "", **FAST, **extra}
+    for name, value in {
+        "HTTP_PROXY": proxy,
+        "http_proxy": proxy,
+        "NO_PROXY": "",
+        "no_proxy": "",
+        **FAST,
+        **extra,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def cli_json(*args: str | Path) -> tuple[Result, dict]:
+    result = invoke(*args, "--json")
+    assert result.stdout.strip(), result.stderr
+    return result, json.loads(result.stdout)
 
 
 def assert_hidden(*texts: str, secret: str = SECRET) -> None:
@@ -55,56 +71,65 @@ def test_a_key_in_the_base_url_is_in_no_error_summary_or_report(
     fake_openai: FakeOpenAI, work: Path, form: int
 ) -> None:
     url = secret_urls(fake_openai)[form]
-    fake_openai.script("404")  # the model is "not found": an error that names the server
-    plain = run_cli("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", url)
-    fake_openai.script("404")
-    proc, report = run_json(
-        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", url, "--debug"
+    fake_openai.script("404", "404")  # the model is "not found": an error that names the server
+    plain = invoke("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", url)
+    result, report = cli_json(
+        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", url
     )
-    assert plain.returncode == 2 and proc.returncode == 2
-    assert f"at http://127.0.0.1:{fake_openai.port}/v1" in plain.stderr  # the server is still named
-    assert_hidden(plain.stdout, plain.stderr, proc.stdout, proc.stderr, json.dumps(report))
+    assert plain.exit_code == 2 and result.exit_code == 2
+    assert f"at http://127.0.0.1:{fake_openai.port}/v1 (404)" in plain.stderr  # the server is still named
+    assert_hidden(plain.stdout, plain.stderr, result.stdout, result.stderr, json.dumps(report))
     assert report["error"] and report["stopped"]
 
 
-def test_a_failed_batch_reason_never_shows_a_secret_variable(
+def test_a_child_process_run_prints_no_key_either(fake_openai: FakeOpenAI, work: Path) -> None:
+    fake_openai.script("404")
+    url = secret_urls(fake_openai)[0]
+    proc, report = run_json(
+        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", url
+    )
+    assert proc.returncode == 2 and "was not found at http://127.0.0.1" in report["error"]
+    assert_hidden(proc.stdout, proc.stderr)
+
+
+def test_a_secret_variable_is_scrubbed_from_log_lines_errors_and_the_report(
     fake_openai: FakeOpenAI, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = "tok-live-0d9c8b7a6f5e"
     monkeypatch.setenv("MY_SERVICE_TOKEN", token)
     # The model name is the token: the price warning (a log line) and the 404 error would both print it.
-    plain = run_cli(
-        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", fake_openai.url,
-        "--model", token,
-    )  # fmt: skip
-    proc, report = run_json(
-        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", fake_openai.url,
-        "--model", token,
-    )  # fmt: skip
-    assert plain.returncode == 2 and "No price for model" in plain.stderr and "***" in plain.stderr
-    assert_hidden(plain.stdout, plain.stderr, proc.stdout, proc.stderr, json.dumps(report), secret=token)
+    args = ("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", fake_openai.url)
+    plain = invoke(*args, "--model", token)
+    result, report = cli_json(*args, "--model", token)
+    assert plain.exit_code == 2 and "No price for model '***'" in plain.stderr
+    assert "Model '***' was not found" in plain.stderr
+    assert_hidden(plain.stdout, plain.stderr, result.stdout, result.stderr, json.dumps(report), secret=token)
     # A usage error that would echo it (a column named like the token) is scrubbed too.
-    bad = run_cli("run", work / "reviews.xlsx", "--input", token, "--output", "X")
-    assert bad.returncode == 2 and "Column '***' not found" in bad.stderr
+    bad = invoke("run", work / "reviews.xlsx", "--input", token, "--output", "X")
+    assert bad.exit_code == 2 and "Column '***' not found" in bad.stderr
     assert_hidden(bad.stderr, secret=token)
 
 
 def test_a_query_key_in_the_base_url_still_reaches_the_server(fake_openai: FakeOpenAI, work: Path) -> None:
     url = secret_urls(fake_openai)[1]
-    proc, report = run_json("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", url)
-    assert proc.returncode == 0, proc.stderr
+    result, report = cli_json(
+        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--base-url", url
+    )
+    assert result.exit_code == 0, result.stderr
     paths = {r["path"] for r in fake_openai.requests}
     assert paths == {f"/v1/chat/completions?api-key={SECRET}"}  # not glued into the path
     assert report["rows_processed"] == 59
-    assert_hidden(proc.stdout, proc.stderr)
+    assert_hidden(result.stdout, result.stderr)
 
 
 def test_the_cache_does_not_depend_on_the_key_in_the_url(fake_openai: FakeOpenAI, work: Path) -> None:
     args = ("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", "--overwrite")
-    first, _ = run_json(*args, "--base-url", f"http://u:{SECRET}@127.0.0.1:{fake_openai.port}/v1")
+    first, _ = cli_json(*args, "--base-url", f"http://u:{SECRET}@127.0.0.1:{fake_openai.port}/v1")
     sent = len(fake_openai.requests)
-    second, report = run_json(*args, "--base-url", f"http://u:sk-rotated-1234567@127.0.0.1:{fake_openai.port}/v1")
-    assert first.returncode == second.returncode == 0
+    second, report = cli_json(
+        *args, "--base-url", f"http://u:sk-rotated-1234567@127.0.0.1:{fake_openai.port}/v1"
+    )
+    assert first.exit_code == second.exit_code == 0
     assert sent > 0 and len(fake_openai.requests) == sent  # the second run came from the cache
     assert report["rows_cached"] == 59
 
@@ -143,78 +168,94 @@ def test_the_log_sheet_row_never_holds_the_key(fake_openai: FakeOpenAI, sheets: 
     source = f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0"
     for url in secret_urls(fake_openai):
         fake_openai.script("404")
-        proc = run_cli("run", source, *REVIEW_ARGS, "--provider", "openai", "--base-url", url, "--log-sheet", "Runs")
-        assert proc.returncode == 2, proc.stderr
-        assert_hidden(proc.stdout, proc.stderr)
+        result = invoke(
+            "run", source, *REVIEW_ARGS, "--provider", "openai", "--base-url", url, "--log-sheet", "Runs"
+        )
+        assert result.exit_code == 2, result.stderr
+        assert_hidden(result.stdout, result.stderr)
     header, *rows = sheets.values(sid, "Runs")
     assert len(rows) == 2
     for row in rows:
         entry = dict(zip(header, row, strict=False))
-        assert str(entry["status"]).startswith("stopped: Model 'gpt-4.1-mini' was not found at http://127.0.0.1")
+        assert str(entry["status"]).startswith(
+            "stopped: Model 'gpt-4.1-mini' was not found at http://127.0.0.1"
+        )
         assert_hidden(json.dumps(entry))
 
 
 # ------------------------------------------------------------------ where OPENAI_API_KEY may go
-def test_a_base_url_from_sheets_ai_toml_does_not_get_openai_api_key(work: Path) -> None:
+def test_a_base_url_from_sheets_ai_toml_does_not_get_openai_api_key(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     Path("sheets-ai.toml").write_text(f'base_url = "{REMOTE}"\n')
     with FakeOpenAI(api_key="test-key") as server:
-        proc = run_cli(
-            "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai",
-            env=via_proxy(server, OPENAI_API_KEY="test-key"),
-        )  # fmt: skip
+        via_proxy(server, monkeypatch, OPENAI_API_KEY="test-key")
+        result = invoke("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai")
         assert server.requests and server.counts()["401"] == len(server.requests)  # it asked, with no key
-    assert proc.returncode == 2
-    assert "base_url comes from ./sheets-ai.toml; OPENAI_API_KEY is not sent there" in proc.stderr
-    assert 'api_key_env = "' in proc.stderr and "--base-url" in proc.stderr
+    assert result.exit_code == 2
+    assert "base_url comes from ./sheets-ai.toml; OPENAI_API_KEY is not sent there" in result.stderr
+    assert 'api_key_env = "' in result.stderr and "--base-url" in result.stderr
 
 
-def test_a_toml_base_url_gets_the_variable_the_same_file_names(work: Path) -> None:
+def test_a_toml_base_url_gets_the_variable_the_same_file_names(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     Path("sheets-ai.toml").write_text(f'base_url = "{REMOTE}"\napi_key_env = "MY_SERVER_KEY"\n')
     with FakeOpenAI(api_key="server-key-42abcdef") as server:
-        proc, report = run_json(
-            "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai",
-            env=via_proxy(server, OPENAI_API_KEY="test-key", MY_SERVER_KEY="server-key-42abcdef"),
-        )  # fmt: skip
+        via_proxy(server, monkeypatch, OPENAI_API_KEY="test-key", MY_SERVER_KEY="server-key-42abcdef")
+        result, report = cli_json("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai")
         assert {r["path"] for r in server.requests} == {f"{REMOTE}/chat/completions"}
-    assert proc.returncode == 0, proc.stderr
+    assert result.exit_code == 0, result.stderr
     assert report["rows_processed"] == 59
-    assert "server-key-42abcdef" not in proc.stdout + proc.stderr
+    assert "server-key-42abcdef" not in result.stdout + result.stderr
 
 
-def test_a_toml_cannot_name_openai_api_key_for_its_own_server(work: Path) -> None:
+def test_a_toml_cannot_name_openai_api_key_for_its_own_server(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     Path("sheets-ai.toml").write_text(f'base_url = "{REMOTE}"\napi_key_env = "OPENAI_API_KEY"\n')
     with FakeOpenAI() as server:
-        proc = run_cli(
-            "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai",
-            env=via_proxy(server, OPENAI_API_KEY="test-key"),
-        )  # fmt: skip
+        via_proxy(server, monkeypatch, OPENAI_API_KEY="test-key")
+        result = invoke("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai")
         assert server.requests == []
-    assert proc.returncode == 2
-    assert "api_key_env" in proc.stderr and "--base-url" in proc.stderr
+    assert result.exit_code == 2
+    assert "api_key_env" in result.stderr and "--base-url" in result.stderr
+
+
+def test_a_variable_the_toml_names_but_nobody_set_is_named_in_the_error(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path("sheets-ai.toml").write_text(f'base_url = "{REMOTE}"\napi_key_env = "MY_SERVER_KEY"\n')
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    result = invoke("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai")
+    assert result.exit_code == 2
+    assert "MY_SERVER_KEY (api_key_env in ./sheets-ai.toml) is not set" in result.stderr
 
 
 @pytest.mark.parametrize("how", ["flag", "env"])
-def test_a_base_url_the_user_set_gets_openai_api_key_with_a_clear_text_warning(work: Path, how: str) -> None:
+def test_a_base_url_the_user_set_gets_openai_api_key_with_a_clear_text_warning(
+    work: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
     with FakeOpenAI(api_key="test-key") as server:
+        via_proxy(server, monkeypatch, OPENAI_API_KEY="test-key")
+        if how == "env":
+            monkeypatch.setenv("OPENAI_BASE_URL", REMOTE)
         flag = ("--base-url", REMOTE) if how == "flag" else ()
-        extra = {"OPENAI_BASE_URL": REMOTE} if how == "env" else {}
-        proc = run_cli(
-            "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", *flag,
-            env=via_proxy(server, OPENAI_API_KEY="test-key", **extra),
-        )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+        result = invoke("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", *flag)
+    assert result.exit_code == 0, result.stderr
     warning = f"{REMOTE} is not encrypted: the API key and your rows travel in clear text"
-    assert proc.stderr.count(warning) == 1
+    assert result.stderr.count(warning) == 1
 
 
-def test_a_loopback_base_url_from_the_toml_gets_the_key_and_no_warning(work: Path) -> None:
+def test_a_loopback_base_url_from_the_toml_gets_the_key_and_no_warning(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     with FakeOpenAI(api_key="test-key") as server:
         Path("sheets-ai.toml").write_text(f'base_url = "{server.url}"\n')
-        proc = run_cli(
-            "run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai", env={"OPENAI_API_KEY": "test-key"}
-        )
-    assert proc.returncode == 0, proc.stderr
-    assert "not encrypted" not in proc.stderr
+        result = invoke("run", work / "reviews.xlsx", *REVIEW_ARGS, "--provider", "openai")
+    assert result.exit_code == 0, result.stderr
+    assert "not encrypted" not in result.stderr
 
 
 # ------------------------------------------------------------------ the rule itself
@@ -245,7 +286,10 @@ def test_which_base_url_from_a_file_gets_openai_api_key(tmp_path: Path, url: str
     if not sent:
         assert choice.key is None and choice.withheld and str(path) in choice.withheld
     # The same URL set by the user (flag or environment) always gets the key.
-    for config in (build_config({"base_url": url}, env=env), build_config({}, env={**env, "SHEETS_AI_BASE_URL": url})):
+    for config in (
+        build_config({"base_url": url}, env=env),
+        build_config({}, env={**env, "SHEETS_AI_BASE_URL": url}),
+    ):
         assert choose_key(config, url, env).key == "sk-user-key-123456"
 
 
@@ -270,7 +314,9 @@ def test_api_key_env_is_honoured_only_from_the_file_that_names_the_url(tmp_path:
 def test_loopback_and_openai_hosts() -> None:
     assert is_loopback("http://localhost/v1") and is_loopback("http://127.0.0.1:1/v1")
     assert is_loopback("http://[::1]/v1") and not is_loopback("http://127.0.0.1.nip.io/v1")
-    assert is_openai_host("https://api.openai.com/v1") and not is_openai_host("https://api.openai.com:8443.x/v1")
+    assert is_openai_host("https://api.openai.com/v1") and not is_openai_host(
+        "https://api.openai.com:8443.x/v1"
+    )
 
 
 # ------------------------------------------------------------------ the redaction helpers
