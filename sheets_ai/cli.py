@@ -21,6 +21,7 @@ from .config import build_config
 from .errors import Interrupted, SheetsAIError, UsageError
 from .pipeline import ProgressCallback, run
 from .pricing import cost_by_model, estimate_lines
+from .redact import SecretFilter, scrub
 from .report import RunReport
 
 log = logging.getLogger("sheets_ai")
@@ -117,6 +118,7 @@ def _explicit(params: dict[str, Any]) -> dict[str, Any]:
 def _setup_logging(debug: bool, quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("sheets-ai: %(message)s"))
+    handler.addFilter(SecretFilter())  # keys and secret variables never reach the terminal or a log file
     root = logging.getLogger("sheets_ai")
     root.handlers[:] = [handler]
     root.propagate = False
@@ -216,6 +218,7 @@ def _fail(
 ) -> NoReturn:
     """End the command on an error: the traceback with --debug, the report (or with --json one object with
     ``error`` and ``exit_code``) on stdout, one ``Error:`` line on stderr, and the error's exit code."""
+    message = scrub(message)
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
     if as_json:

@@ -11,6 +11,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -48,6 +50,14 @@ _NOT_BLANK = {
 }
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where an option's value came from when it was not given explicitly (flag or keyword argument)."""
+
+    kind: Literal["file", "env"]
+    where: str  # the config file as the user would name it (./sheets-ai.toml), or the variable's name
+
+
 class RunConfig(BaseModel):
     """All options of one run. Unknown fields are rejected."""
 
@@ -72,6 +82,9 @@ class RunConfig(BaseModel):
     model: str | None = None
     base_url: str | None = None
     api_key: SecretStr | None = Field(None, exclude=True, repr=False)
+    #: The environment variable whose value is sent as the API key instead of OPENAI_API_KEY. The only way
+    #: a base_url from a config file gets a key: the same file must name the variable (see keys.py).
+    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     batch_size: int | None = Field(None, ge=1, le=500)
     max_batch_tokens: int | None = Field(None, ge=100)
     max_row_tokens: int | None = Field(None, ge=16)
@@ -101,6 +114,8 @@ class RunConfig(BaseModel):
                 "blank", "is empty ({hint})", {"hint": _NOT_BLANK[info.field_name or ""]}
             )
         return value
+
+    _origins: dict[str, Origin] = PrivateAttr(default_factory=dict)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -135,6 +150,10 @@ class RunConfig(BaseModel):
         if value is not None:
             parse_row_range(value)
         return value
+
+    def origin_of(self, name: str) -> Origin | None:
+        """The config file or environment variable ``name`` came from; None when given explicitly or a default."""
+        return self._origins.get(name)
 
     def public_dict(self) -> dict[str, Any]:
         """The options as plain JSON-able data, without secrets."""
@@ -251,21 +270,27 @@ def build_config(
     origin: dict[str, str] = {}
     merged: dict[str, Any] = {}
 
+    origins: dict[str, Origin] = {}
+
     path: Path | None = None
+    shown = ""
     if config_path is not None:
         path = Path(config_path)
     elif env.get(ENV_PREFIX + "CONFIG"):
         path = Path(env[ENV_PREFIX + "CONFIG"])
     elif Path(DEFAULT_CONFIG_FILE).is_file():
         path = Path(DEFAULT_CONFIG_FILE)
+        shown = f"./{DEFAULT_CONFIG_FILE}"  # found in the current folder, not named by the user: say so
     if path is not None:
         file_values = {k: v for k, v in read_toml(path).items() if k not in ignore}
         merged.update(file_values)
         origin.update({k: str(path) for k in file_values})
+        origins.update({k: Origin("file", shown or str(path)) for k in file_values})
 
     env_values = {k: v for k, v in read_env(env).items() if k not in ignore}
     merged.update(env_values)
     origin.update({k: ENV_PREFIX + k.upper() for k in env_values})
+    origins.update({k: Origin("env", ENV_PREFIX + k.upper()) for k in env_values})
 
     for key in explicit:
         if key not in FIELD_NAMES:
@@ -273,8 +298,11 @@ def build_config(
     merged.update(explicit)
     for key in explicit:
         origin.pop(key, None)
+        origins.pop(key, None)
 
     try:
-        return RunConfig(**_coerce_bools(merged))
+        config = RunConfig(**_coerce_bools(merged))
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, origin)) from None
+    config._origins = origins
+    return config

@@ -17,11 +17,13 @@ from .budget import Budget
 from .cache import ResultCache, cache_key
 from .config import RunConfig
 from .errors import ContentRejectedError, Interrupted, SheetsAIError, UsageError
+from .keys import remember_run_secrets
 from .planning import PlannedRow, pack_batches, plan_rows, select_rows
 from .prompts import PROTOCOL_VERSION
 from .providers import get_provider
 from .providers.base import BatchAnswer, Provider, Usage
 from .reask import Job, Verdict, items_for, judge, rejected
+from .redact import install_log_filter, redact_exception, scrub
 from .report import Failure, RunReport
 from .signals import StopSignals
 from .tables import open_table
@@ -79,7 +81,7 @@ class _Run:
                 status = "interrupted"
                 raise
             except SheetsAIError as exc:
-                status = f"stopped: {exc}"[:200]
+                status = f"stopped: {scrub(str(exc))}"[:200]  # scrubbed before the cut
                 raise
             finally:
                 try:
@@ -355,12 +357,19 @@ def run(
     Raises :class:`~sheets_ai.errors.SheetsAIError` for problems a user can fix; finished rows are always
     saved first. The partial report is attached to the exception as ``exc.report``. ``table`` replaces the
     table ``config.source`` names (the Python API passes an in-memory one).
+
+    Secrets (sheets_ai.redact) are scrubbed from the report, the exception and the ``sheets_ai`` log.
     """
-    state = _Run(config, progress, table)
+    remember_run_secrets(config)
+    install_log_filter()
+    try:
+        state = _Run(config, progress, table)
+    except SheetsAIError as exc:
+        raise redact_exception(exc) from None
     try:
         with state.signals:
             try:
-                return state.execute()
+                return state.execute().redact()
             except KeyboardInterrupt:  # before any row was finished, or after the last save
                 report = state.report
                 saved = (
@@ -372,5 +381,6 @@ def run(
                 raise Interrupted(f"Interrupted; {saved}. Run the same command again to continue.") from None
     except SheetsAIError as exc:
         state.report.seconds = time.monotonic() - state.started
-        exc.report = state.report  # type: ignore[attr-defined]
+        exc.report = state.report.redact()  # type: ignore[attr-defined]
+        redact_exception(exc)
         raise

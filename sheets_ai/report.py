@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from .redact import current, scrub_data
 
 
 @dataclass
@@ -55,15 +57,31 @@ class RunReport:
             return 1
         return 0
 
+    def redact(self) -> RunReport:
+        """Scrub secrets (sheets_ai.redact) from every text field in place; returns the report."""
+        redactor = current()  # one snapshot of the secrets for the whole report
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str | list | dict):
+                setattr(self, f.name, redactor.scrub_data(value))
+        for failure in self.failures:
+            failure.reason = redactor.scrub(failure.reason)
+        return self
+
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data, every string scrubbed of secrets (sheets_ai.redact)."""
         data = asdict(self)
         data["cost_usd"] = round(self.cost_usd, 6)
         data["seconds"] = round(self.seconds, 3)
         data["exit_code"] = self.exit_code
-        return data
+        return scrub_data(data)
 
     def summary_lines(self) -> list[str]:
-        """A short human summary."""
+        """A short human summary, scrubbed of secrets."""
+        redactor = current()
+        return [redactor.scrub(line) for line in self._summary_lines()]
+
+    def _summary_lines(self) -> list[str]:
         verb = "Would process" if self.dry_run else "Processed"
         count = self.rows_selected if self.dry_run else self.rows_processed
         lines = [

@@ -14,8 +14,11 @@ __all__ = ["BatchAnswer", "BatchItem", "Provider", "Usage", "get_provider", "ope
 
 
 def openai_key_configured(config: RunConfig) -> bool:
-    """True when an OpenAI key is available: the config's, or OPENAI_API_KEY."""
-    return bool((config.api_key and config.api_key.get_secret_value()) or os.environ.get("OPENAI_API_KEY"))
+    """True when a key is available: the config's, OPENAI_API_KEY, or the variable api_key_env names."""
+    variables = ("OPENAI_API_KEY", config.api_key_env or "OPENAI_API_KEY")
+    return bool(
+        (config.api_key and config.api_key.get_secret_value()) or any(os.environ.get(v) for v in variables)
+    )
 
 
 def get_provider(config: RunConfig, *, notices: list[str] | None = None) -> Provider:

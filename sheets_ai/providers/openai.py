@@ -5,7 +5,8 @@
   ``retry-after``, bounded by ``retry_attempts`` and ``retry_max_seconds``.
 * 400, 401, 403, 404 and 429 ``insufficient_quota`` stop at once with a message that says what to do.
 * The key is read from the config or ``OPENAI_API_KEY`` when the first request is made, and is never part
-  of a message, a log line or the cache.
+  of a message, a log line or the cache. Which key goes to which server is the key rule in
+  :mod:`sheets_ai.keys`; the server is shown as :func:`sheets_ai.redact.safe_url`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,17 @@ from ..errors import (
     QuotaExhaustedError,
     RateLimitError,
 )
+from ..keys import (
+    KeyChoice,
+    choose_key,
+    clear_text_warning,
+    drop_bearer,
+    is_plain_http_remote,
+    missing_variable_message,
+    split_query,
+)
 from ..prompts import build_messages, label_codes, parse_answer, response_format
+from ..redact import safe_url, scrub
 from ..tasks import Task
 from ..tokens import count_tokens
 from .base import BatchAnswer, BatchItem, Provider, Usage
@@ -91,17 +102,26 @@ class OpenAIProvider(Provider):
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
         self._reached = False  # a request got an HTTP answer: later connection errors are transient
+        self._key_choice: KeyChoice | None = None
 
     @property
     def cache_namespace(self) -> str:
         # The fake server, Azure, Ollama and OpenAI can serve the same model name with different answers.
-        return f"openai@{self.base_url}"
+        # Shown form only: a key in the URL's user-info or query must not be part of it (nor split the cache).
+        return f"openai@{safe_url(self.base_url)}"
 
     # ------------------------------------------------------------ setup
+    def _choice(self) -> KeyChoice:
+        if self._key_choice is None:
+            self._key_choice = choose_key(self.config, self.base_url)
+        return self._key_choice
+
     def _key(self) -> str | None:
-        if self.config.api_key is not None and self.config.api_key.get_secret_value():
-            return self.config.api_key.get_secret_value()
-        return os.environ.get("OPENAI_API_KEY") or None
+        """The key to send to this base URL under the key rule (sheets_ai.keys); None: send none."""
+        return self._choice().key
+
+    def _missing_key_message(self) -> str:
+        return missing_variable_message(self._choice(), self.base_url) or missing_key_message()
 
     def check(self, task: Task) -> None:
         if self.price is None:
@@ -116,20 +136,39 @@ class OpenAIProvider(Provider):
                     f"--max-cost needs a price for model {self.model!r}, which is not in the price table. "
                     f"Known models: {', '.join(pricing.known_models())}."
                 )
-        if not self.config.dry_run and not self._key():
-            raise ProviderError(missing_key_message())
+        if is_plain_http_remote(self.base_url):
+            log.warning("%s", clear_text_warning(self.base_url))
+        choice = self._choice()
+        if choice.withheld:
+            log.info("%s.", choice.withheld)
+        elif choice.key and choice.named_in:
+            log.info(
+                "Sending %s (api_key_env in %s) to %s.",
+                choice.variable,
+                choice.named_in,
+                safe_url(self.base_url),
+            )
+        if not self.config.dry_run and not choice.key and not choice.withheld:
+            raise ProviderError(self._missing_key_message())
 
     def _get_client(self) -> openai.OpenAI:
         with self._lock:
             if self._client is None:
-                key = self._key()
-                if not key:
-                    raise ProviderError(missing_key_message())
+                choice = self._choice()
+                if not choice.key and not choice.withheld:
+                    raise ProviderError(self._missing_key_message())
+                base_url, query = split_query(self.base_url)
+                extra: dict[str, Any] = {"default_query": query} if query else {}
+                if not choice.key:
+                    # The SDK insists on a key: give it a placeholder and take the Bearer header off every
+                    # request, so nothing of ours reaches a server the key rule keeps it from.
+                    extra["http_client"] = openai.DefaultHttpxClient(event_hooks={"request": [drop_bearer]})
                 self._client = openai.OpenAI(
-                    api_key=key,
-                    base_url=self.base_url,
+                    api_key=choice.key or "no-key-sent",
+                    base_url=base_url,
                     max_retries=0,
                     timeout=self.config.request_timeout,
+                    **extra,
                 )
             return self._client
 
@@ -298,11 +337,11 @@ class OpenAIProvider(Provider):
         raise ProviderError("The OpenAI request was not attempted.")  # pragma: no cover
 
     def _scrub(self, text: str) -> str:
-        key = self._key()
-        return text.replace(key, "***") if key else text
+        """The shared redaction (sheets_ai.redact): the key in use, secret variables, URL credentials."""
+        return scrub(text)
 
     def _translate(self, exc: openai.APIError, attempts: int) -> ProviderError:
-        where = f"at {self.base_url}"
+        where = f"at {safe_url(self.base_url)}"
         if isinstance(exc, openai.APITimeoutError):
             return RateLimitError(
                 f"OpenAI requests {where} timed out ({self.config.request_timeout:g}s) {attempts} times. "
@@ -319,6 +358,16 @@ class OpenAIProvider(Provider):
         if status == 400 and _about_content(exc):
             return ContentRejectedError(f"the server refused this row ({_error_code(exc)}): {detail}")
         if status == 401:
+            choice = self._choice()
+            if choice.withheld:
+                return AuthenticationError(
+                    f"The server {where} asks for an API key (401 Unauthorized): {choice.withheld}."
+                )
+            if choice.variable not in (None, "api_key", "OPENAI_API_KEY"):
+                return AuthenticationError(
+                    f"The server {where} rejected the key in {choice.variable} (401 Unauthorized). Check that "
+                    "variable's value."
+                )
             return AuthenticationError(
                 f"The OpenAI API {where} rejected the API key (401 Unauthorized). Check OPENAI_API_KEY: "
                 "create or copy a valid key at https://platform.openai.com/api-keys."
@@ -373,4 +422,4 @@ def _error_code(exc: openai.APIStatusError) -> str | None:
 def _error_message(exc: openai.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     message = body.get("message") if isinstance(body.get("message"), str) else None
-    return (message or str(exc))[:300]
+    return scrub(message or str(exc))[:300]  # scrub before cutting: half a key is not caught afterwards

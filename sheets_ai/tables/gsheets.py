@@ -21,6 +21,7 @@ from openpyxl.utils.cell import get_column_letter
 
 from ..config import RunConfig
 from ..errors import SheetNotFoundError, SourceError
+from ..redact import scrub_data
 from ._google import SpreadsheetNotFoundError, make_client
 from ._gsheets_batches import batch_update_bodies
 from ._sheet_url import parse_source
@@ -346,7 +347,8 @@ class GoogleSheetTable(Table):
 
 
 def log_entry(report: Any, status: str) -> dict[str, Any]:
-    return {
+    """One --log-sheet row; a shared sheet, so every text is scrubbed of secrets (sheets_ai.redact)."""
+    entry = {
         "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "task": report.task,
         "model": f"{report.provider}:{report.model}",
@@ -361,3 +363,4 @@ def log_entry(report: Any, status: str) -> dict[str, Any]:
         "status": status,
         "where": socket.gethostname(),
     }
+    return scrub_data(entry)

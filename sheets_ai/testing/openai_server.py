@@ -148,7 +148,7 @@ class FakeOpenAI:
         return reply
 
     def _answer(self, path: str, headers: dict[str, str], raw: bytes, record: dict[str, Any]) -> Reply:
-        if not path.rstrip("/").endswith("/chat/completions"):
+        if not path.split("?", 1)[0].rstrip("/").endswith("/chat/completions"):  # a query is not the path
             record["outcome"] = "404"
             return error(404, f"Unknown path {path}", "invalid_request_error", "unknown_url")
         key = headers.get("authorization", "").removeprefix("Bearer ").strip()
