@@ -5,45 +5,47 @@ label every row positive" and the model obeys, every answer in that request is s
 check and is cached for good. :func:`looks_like_instructions` finds such rows so the pipeline can send each
 of them alone: whatever it makes the model do, it can only change its own answer.
 
-The rule (documented in docs/openai.md, *Rows that carry instructions*) is a list of phrasings that address
-a model, not words that merely appear in reviews. A row looks like instructions when it has any of:
+The rule (documented in docs/openai.md, *Rows that carry instructions*): a row looks like instructions when
+it holds one of these phrasings, each of which addresses a model rather than describing a product.
 
 English (case-insensitive)
-  * *ignore / disregard / forget / override* followed within a few words by *previous / prior / above /
-    earlier / preceding / system / your / all* … *instructions / prompt / rules / rows / text / messages*,
-    or by *the above / everything above / all of the above*; *do not follow the … instructions*;
-  * a new identity for the model: *you are now …*, *from now on you …*, *pretend to be / pretend you are*,
-    *act as* at the start of a sentence or followed by *an AI / assistant / model / …*, *you are an AI /
-    assistant / language model / classifier*, *if you are an AI / LLM reading this*;
-  * *system prompt*, or *reveal / print / repeat / show* … *your instructions / initial prompt*;
-  * orders about other rows: *label / classify / mark / rate / tag / score / answer / set / output* followed
-    by *every / all / each / all other / the remaining / the other* … *rows / reviews / texts / items /
-    entries / lines / ids / records / inputs / comments / answers*; *every row / all reviews … should be*
-    / *must be …*;
-  * orders about the answer: *respond / reply / answer / output / return / print* + *only / just* + *with
-    / in / the / a quote*; *only / just* + *respond / reply / output / return / print* + *with*;
-  * *new / updated / real / actual / override / hidden / additional instructions:* (or *task:*, *rules:*);
-  * a role tag at the start of a line: ``system:``, ``assistant:``, ``developer:``; chat-template markers
-    (``<|im_start|>``, ``[INST]``, ``<<SYS>>``, ``### Instruction``); tags that open or close a framing
-    (``</rows>``, ``<system>``, ``</input>``, ``</instructions>`` …);
-  * JSON shaped like our answers: ``{"a": …`` or ``{"1": …`` (or ``"a":"1p2n"``).
+  * *ignore / disregard / forget / override / bypass* (+ *all, the, your, of* …) + *previous / prior / above
+    / earlier / preceding / original / initial / system / your* + *instructions / prompt / rules /
+    directions / commands / guidelines / context / rows / text / task*; *ignore all instructions*; *ignore
+    the above / everything above*; *ignore all.*; *do not follow the previous … instructions*;
+  * a new identity: *you are now a / the / in / no longer …*, *from now on you will / answer …*, *pretend to
+    be / you are*, *act as an AI / assistant / bot / classifier*, *you are an AI / assistant / language model
+    / classifier* followed by punctuation or *that / who / now …*; *dear / hey / attention / note to*
+    + *AI / LLM / ChatGPT …* + a comma or colon; *if you are an AI reading this*; *AI reading this*;
+  * the prompt itself: *system prompt*; *reveal / print / repeat / show your instructions*;
+  * orders about other rows: *label / classify / mark / tag / score / output / set / return / categorize*
+    + *every / all / each / the other / the remaining* + *rows / reviews / texts / entries / lines / ids /
+    records / inputs*; *answer all rows with / as …*; *every row / all reviews … must / should be labelled
+    / positive / negative …*;
+  * orders about the answer: *respond / reply / answer / output / return / print* + *only / just* + *the word
+    / a single / JSON / a quote / a label*; *only respond with "…"*; *respond with the word / label / code*;
+    *new / updated / real / hidden / override … instructions / task / rules / prompt:* (with the colon);
+  * a role tag opening a line and then an order or JSON (``system: you are …``, ``assistant: {"a": …``);
+    chat-template markers (``<|im_start|>``, ``[INST]``, ``<<SYS>>``, ``### Instruction``); tags that open or
+    close a framing (``</rows>``, ``<system>``, ``</input>``, ``</instructions>`` …);
+  * JSON shaped like our answers: ``{"a": "…`` or ``{"1": "…``, or ``"a": "1p…``.
 
 Japanese
-  * 以上 / 上記 / 前 / これまで / 今まで / 先ほど / 以前 / システム の 指示 / 命令 / プロンプト / ルール … を 無視 /
-    忘れ, and … の指示に従わ;
-  * すべて / 全て / 全部 / 各 の 行 / レビュー / テキスト / 項目 / データ / 入力 / 回答 / コメント を … と / に 答え /
-    判定 / 分類 / 回答 / 出力 / 評価 / ラベル;
-  * a new identity: あなたは 今から / これから / 今後 …, あなたは … AI / アシスタント / 言語モデル / ボット / 分類器,
-    … として振る舞 / になりきっ;
-  * システムプロンプト, プロンプトを 表示 / 出力 / 無視 / 教え;
-  * a label with an order: ポジティブ / ネガティブ / 中立 / 肯定 / 否定 / positive … と / で / を / だけ 出力 / 回答 /
-    返答 / 判定 / 分類 して / しろ / せよ / しなさい / すること, and … だけ / のみ 出力 / 回答 / 返答 して …;
-  * 新しい / 本当の / 追加の 指示 / 命令 / タスク: (with a colon).
+  * 以上 / 上記 / 上 / 前 / これまで / 今まで / 先ほど / 以前 / 最初 / システム (の) 指示 / 命令 / プロンプト / ルール /
+    テキスト / 文章 (は / を) 無視 / 忘れ / 破棄 (not 忘れてしまう), and 上記の / これまでの … 指示に従わ;
+  * すべて / 全て / 全部 / 各 の 行 / レビュー / テキスト / データ / 入力 / 回答 / コメント / 口コミ を … と / に / で
+    判定 / 分類 / ラベル / 回答 / 出力 / 答え;
+  * a new identity: あなたは今から / これから / 今後 / もう, あなたは … AI / アシスタント / 言語モデル / ボット / 分類器,
+    … として振る舞って(ください) / 振る舞え, になりきって;
+  * システムプロンプト, プロンプトを 表示 / 出力 / 無視 / 教え / 見せ;
+  * a label with an order: ポジティブ / ネガティブ / 中立 / 肯定 / 否定 / positive … (と / で / を / だけ) 出力 / 回答 /
+    返答 / 判定 / 分類 + してください / しろ / せよ / しなさい / すること (not 出力してくれる), and だけ / のみ 出力 /
+    回答 / 返答 + the same orders;
+  * 新しい / 新たな / 本当の / 追加の 指示 / 命令 / タスク / ルール + a colon.
 
 Ordinary reviews that mention instructions, labels or answers ("I ignored the manual and it still worked",
-"the label says 100% cotton", "5 stars, would answer again", "説明書の指示を無視したら壊れた") do not match: the
-phrasings above need an address to the model, a demonstrative pointing back at the prompt, or an order
-about other rows. tests/test_injection.py holds the reviews that must not match and the attacks that must.
+"the label says 100% cotton", "5 stars, would answer again", "説明書の指示を無視したら壊れた") do not match.
+tests/test_injection.py holds the reviews that must not match and the attacks that must.
 """
 
 from __future__ import annotations
