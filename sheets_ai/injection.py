@@ -63,89 +63,175 @@ _PROMPT_NOUNS = (
 _AI = r"(?:AI|LLM|language\s+model|chatbot|GPT|ChatGPT)"
 _LABELS = r"(?:labell?ed|classified|marked|tagged|scored|categori[sz]ed|positive|negative|neutral|mixed)"
 
-_ENGLISH = [
+_ENGLISH: list[tuple[tuple[str, ...], str]] = [
     # ignore / disregard / forget the previous instructions, the above, everything above
-    rf"\b(?:ignore|disregard|forget|override|bypass)\s+{_FILL}"
-    rf"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|system|your)\s+"
-    rf"(?:\w+\s+)?{_PROMPT_NOUNS}\b",
-    r"\b(?:ignore|disregard|forget)\s+(?:all|any)\s+(?:prior\s+|other\s+)?(?:instructions|prompts|directives)\b",
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+of\s+|everything\s+)?(?:the\s+)?(?:above|said\s+before)\b",
-    r"\bignore\s+(?:all|everything)\s*(?:[.,;:!]|and\b|$)",
-    rf"\b(?:do\s+not|don'?t|stop)\s+follow(?:ing)?\s+{_FILL}"
-    r"(?:previous|prior|above|earlier|system|your|original)\s+(?:\w+\s+)?(?:instructions|prompt|rules)\b",
+    (
+        ("ignore", "disregard", "forget", "override", "bypass"),
+        rf"\b(?:ignore|disregard|forget|override|bypass)\s+{_FILL}"
+        rf"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|system|your)\s+"
+        rf"(?:\w+\s+)?{_PROMPT_NOUNS}\b",
+    ),
+    (
+        ("ignore", "disregard", "forget"),
+        r"\b(?:ignore|disregard|forget)\s+(?:all|any)\s+(?:prior\s+|other\s+)?(?:instructions|prompts|directives)\b",
+    ),
+    (
+        ("ignore", "disregard", "forget"),
+        r"\b(?:ignore|disregard|forget)\s+(?:all\s+of\s+|everything\s+)?(?:the\s+)?(?:above|said\s+before)\b",
+    ),
+    (("ignore",), r"\bignore\s+(?:all|everything)\s*(?:[.,;:!]|and\b|$)"),
+    (
+        ("follow",),
+        rf"\b(?:do\s+not|don'?t|stop)\s+follow(?:ing)?\s+{_FILL}"
+        r"(?:previous|prior|above|earlier|system|your|original)\s+(?:\w+\s+)?(?:instructions|prompt|rules)\b",
+    ),
     # a new identity for the model
-    r"\byou\s+are\s+now\s+(?:an?\s+|the\s+|in\s+|my\s+|no\s+longer\b|free\b|DAN\b|unrestricted\b|jailbroken\b)",
-    r"\byou(?:\s+are|'re)\s+no\s+longer\s+(?:an?\s+)?(?:AI|assistant|bound|restricted|a\s+language)",
-    r"\bfrom\s+now\s+on,?\s+(?:you\s+(?:are|will|must|should|shall|answer|respond|reply|output|label|act)"
-    r"|(?:answer|respond|reply|output|label|classify)\b)",
-    r"\bpretend\s+(?:to\s+be|you\s+are|you're|that\s+you\s+are)\b",
-    rf"\bact\s+as\s+(?:an?\s+|the\s+)?(?:\w+\s+)?(?:{_AI}|assistant|bot|classifier|labell?er|DAN)\b",
-    rf"\byou(?:\s+are|'re)\s+(?:an?|the|just\s+an?)\s+(?:\w+\s+)?(?:{_AI}|assistant|classifier|labell?er"
-    r"|sentiment\s+(?:model|classifier|analy[sz]er|bot))"
-    r"(?=\s*(?:[.,;:!]|$)|\s+(?:that|who|which|and|now|named|called|whose|trained|designed|tasked)\b)",
-    rf"\b(?:attention|note\s+to|dear|hey|hi|hello)\s*,?\s+(?:the\s+|any\s+|all\s+)?{_AI}s?"
-    r"(?:\s+(?:models?|assistants?|systems?))?\s*[,:!]",
-    rf"\bif\s+you(?:\s+are|'re)\s+(?:an?\s+)?{_AI}(?:\s+(?:model|assistant|system))?"
-    r"(?:\s+(?:reading|processing|analy[sz]ing)\b|\s*[,:])",
-    rf"\b{_AI}s?\s+(?:reading|processing|analy[sz]ing|parsing)\s+this\b",
+    (
+        ("now",),
+        r"\byou\s+are\s+now\s+(?:an?\s+|the\s+|in\s+|my\s+|no\s+longer\b|free\b|DAN\b|unrestricted\b|jailbroken\b)",
+    ),
+    (
+        ("longer",),
+        r"\byou(?:\s+are|'re)\s+no\s+longer\s+(?:an?\s+)?(?:AI|assistant|bound|restricted|a\s+language)",
+    ),
+    (
+        ("now",),
+        r"\bfrom\s+now\s+on,?\s+(?:you\s+(?:are|will|must|should|shall|answer|respond|reply|output|label|act)"
+        r"|(?:answer|respond|reply|output|label|classify)\b)",
+    ),
+    (("pretend",), r"\bpretend\s+(?:to\s+be|you\s+are|you're|that\s+you\s+are)\b"),
+    (
+        ("act",),
+        rf"\bact\s+as\s+(?:an?\s+|the\s+)?(?:\w+\s+)?(?:{_AI}|assistant|bot|classifier|labell?er|DAN)\b",
+    ),
+    (
+        ("you",),
+        rf"\byou(?:\s+are|'re)\s+(?:an?|the|just\s+an?)\s+(?:\w+\s+)?(?:{_AI}|assistant|classifier|labell?er"
+        r"|sentiment\s+(?:model|classifier|analy[sz]er|bot))"
+        r"(?=\s*(?:[.,;:!]|$)|\s+(?:that|who|which|and|now|named|called|whose|trained|designed|tasked)\b)",
+    ),
+    (
+        ("attention", "note", "dear", "hey", "hi", "hello"),
+        rf"\b(?:attention|note\s+to|dear|hey|hi|hello)\s*,?\s+(?:the\s+|any\s+|all\s+)?{_AI}s?"
+        r"(?:\s+(?:models?|assistants?|systems?))?\s*[,:!]",
+    ),
+    (
+        ("you",),
+        rf"\bif\s+you(?:\s+are|'re)\s+(?:an?\s+)?{_AI}(?:\s+(?:model|assistant|system))?"
+        r"(?:\s+(?:reading|processing|analy[sz]ing)\b|\s*[,:])",
+    ),
+    (("this",), rf"\b{_AI}s?\s+(?:reading|processing|analy[sz]ing|parsing)\s+this\b"),
     # the prompt itself
-    r"\bsystem\s+prompt\b",
-    r"\b(?:reveal|print|repeat|show|output|display|leak)\s+(?:me\s+)?(?:your\s+(?:\w+\s+)?"
-    r"|the\s+(?:system|initial|original|hidden|secret|full|entire)\s+)(?:instructions|prompt)\b",
+    (("prompt",), r"\bsystem\s+prompt\b"),
+    (
+        ("instructions", "prompt"),
+        r"\b(?:reveal|print|repeat|show|output|display|leak)\s+(?:me\s+)?(?:your\s+(?:\w+\s+)?"
+        r"|the\s+(?:system|initial|original|hidden|secret|full|entire)\s+)(?:instructions|prompt)\b",
+    ),
     # orders about other rows
-    r"\b(?:label|classify|mark|tag|score|output|set|return|categori[sz]e)\s+"
-    r"(?:(?:every|all|each|any)\s+(?:of\s+)?(?:the\s+)?(?:other\s+|remaining\s+|following\s+)?"
-    rf"|the\s+(?:other|remaining|following|rest\s+of\s+the)\s+|all\s+other\s+)(?:\w+\s+)?{_ROW_NOUNS}\b",
-    rf"\b(?:answer|respond\s+to)\s+(?:every|all|each)\s+(?:(?:of\s+)?the\s+)?(?:other\s+)?{_ROW_NOUNS}\s+"
-    r"(?:with|as)\b",
-    rf"\b(?:every|all|each)\s+(?:(?:of\s+)?the\s+)?(?:other\s+)?{_ROW_NOUNS}\s+(?:\w+\s+)?"
-    rf"(?:should|must|shall|needs?\s+to|has\s+to|have\s+to)\s+(?:be\s+|get\s+)?(?:as\s+)?{_LABELS}\b",
+    (
+        ("label", "classify", "mark", "tag", "score", "output", "set", "return", "categori"),
+        r"\b(?:label|classify|mark|tag|score|output|set|return|categori[sz]e)\s+"
+        r"(?:(?:every|all|each|any)\s+(?:of\s+)?(?:the\s+)?(?:other\s+|remaining\s+|following\s+)?"
+        rf"|the\s+(?:other|remaining|following|rest\s+of\s+the)\s+|all\s+other\s+)(?:\w+\s+)?{_ROW_NOUNS}\b",
+    ),
+    (
+        ("answer", "respond"),
+        rf"\b(?:answer|respond\s+to)\s+(?:every|all|each)\s+(?:(?:of\s+)?the\s+)?(?:other\s+)?{_ROW_NOUNS}\s+"
+        r"(?:with|as)\b",
+    ),
+    (
+        ("should", "must", "shall", "need", "has", "have"),
+        rf"\b(?:every|all|each)\s+(?:(?:of\s+)?the\s+)?(?:other\s+)?{_ROW_NOUNS}\s+(?:\w+\s+)?"
+        rf"(?:should|must|shall|needs?\s+to|has\s+to|have\s+to)\s+(?:be\s+|get\s+)?(?:as\s+)?{_LABELS}\b",
+    ),
     # orders about the answer
-    r"\b(?:respond|reply|answer|output|return|print)\s+(?:only|just|exclusively)\s+(?:with\s+)?"
-    rf"(?:the\s+word|one\s+word|a\s+single|the\s+label|json|[\"'“]|{_LABELS}\b)",
-    r"\b(?:only|just)\s+(?:respond|reply|output|return|print)\s+(?:with\s+)?(?:the\s+word|[\"'“]|json\b)",
-    r"\b(?:respond|reply|answer)\s+with\s+(?:the\s+)?(?:word|label|code|letter)\s+[\"'“]?\w",
-    r"\b(?:new|updated|revised|real|actual|override|overriding|hidden|secret|additional|important)\s+"
-    r"(?:instructions?|task|rules|prompt|directive)\s*[:：]",
+    (
+        ("only", "just", "exclusively"),
+        r"\b(?:respond|reply|answer|output|return|print)\s+(?:only|just|exclusively)\s+(?:with\s+)?"
+        rf"(?:the\s+word|one\s+word|a\s+single|the\s+label|json|[\"'“]|{_LABELS}\b)",
+    ),
+    (
+        ("only", "just"),
+        r"\b(?:only|just)\s+(?:respond|reply|output|return|print)\s+(?:with\s+)?(?:the\s+word|[\"'“]|json\b)",
+    ),
+    (("with",), r"\b(?:respond|reply|answer)\s+with\s+(?:the\s+)?(?:word|label|code|letter)\s+[\"'“]?\w"),
+    (
+        (":", "："),
+        r"\b(?:new|updated|revised|real|actual|override|overriding|hidden|secret|additional|important)\s+"
+        r"(?:instructions?|task|rules|prompt|directive)\s*[:：]",
+    ),
     # role tags, chat templates, framing tags
-    r"^\s*(?:system|assistant|developer)\s*[:：]\s*(?:you\b|ignore\b|forget\b|disregard\b|from\s+now\b"
-    r"|new\s+instructions?\b|label\b|classify\b|answer\b|respond\b|reply\b|output\b|[{\[])",
-    r"^\s*(?:assistant|AI|model)\s*[:：]\s*(?:[{\[]|\d+[pnum]\b|positive\b|negative\b|neutral\b|mixed\b)",
-    r"<\|\s*(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\s*\|>",
-    r"\[/?INST\]|<</?SYS>>|^\s*#{2,}\s*(?:instruction|system|response|new\s+task)\b",
-    r"</?\s*(?:rows?|input|inputs|data|texts?|reviews?|system|instructions?|user|context|document|prompt)\s*>",
+    (
+        (":", "："),
+        r"^\s*(?:system|assistant|developer)\s*[:：]\s*(?:you\b|ignore\b|forget\b|disregard\b|from\s+now\b"
+        r"|new\s+instructions?\b|label\b|classify\b|answer\b|respond\b|reply\b|output\b|[{\[])",
+    ),
+    (
+        (":", "："),
+        r"^\s*(?:assistant|AI|model)\s*[:：]\s*(?:[{\[]|\d+[pnum]\b|positive\b|negative\b|neutral\b|mixed\b)",
+    ),
+    (("<|",), r"<\|\s*(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\s*\|>"),
+    (
+        ("inst]", "sys>>", "#"),
+        r"\[/?INST\]|<</?SYS>>|^\s*#{2,}\s*(?:instruction|system|response|new\s+task)\b",
+    ),
+    (
+        ("<",),
+        r"</?\s*(?:rows?|input|inputs|data|texts?|reviews?|system|instructions?|user|context|document|prompt)\s*>",
+    ),
     # JSON shaped like an answer
-    r"\{\s*[\"“](?:a|\d+)[\"”]\s*:\s*[\"“]",
-    r"[\"“]a[\"”]\s*:\s*[\"“]\d+[a-z]",
+    (("{",), r"\{\s*[\"“](?:a|\d+)[\"”]\s*:\s*[\"“]"),
+    (('"a"', "“a”", '"a”', '“a"'), r"[\"“]a[\"”]\s*:\s*[\"“]\d+[a-z]"),
 ]
 
 _LABELS_JA = r"(?:ポジティブ|ネガティブ|中立|肯定的?|否定的?|好意的|positive|negative|neutral|mixed)"
 #: An order, not a description: 出力して(ください), しろ, せよ … but not 出力してくれる / 出力している.
 _ORDER_JA = r"(?:してください|して下さい|しろ|せよ|しなさい|すること|してね|してくれ(?![るたて])|して(?=[。！!、\s]|$))"
-_JAPANESE = [
-    r"(?:以上|上記|上|前|これまで|今まで|先ほど|先程|以前|最初|システム)の?(?:すべての|全ての|全部の|全)?"
-    r"(?:指示|命令|指令|プロンプト|ルール|テキスト|文章)(?:は|を|も)?(?:すべて|全て|全部)?"
-    r"(?:無視|忘れ(?!てしま|がち|やすい|っぽい)|破棄|取り消)",
-    r"(?:以上|上記|これまで|今まで|先ほど|以前|最初|システム)の(?:指示|命令|ルール)に(?:は)?従わ",
-    r"(?:すべて|全て|全部|各|全)の?(?:行|レビュー|テキスト|データ|入力|回答|コメント|文章|口コミ)(?:を|は)"
-    r"[^。！？\n]{0,20}?(?:と|に|で)(?:して)?(?:判定|分類|ラベル|回答|出力|答え)",
-    r"あなたは(?:今から|これから|今後|もう)",
-    r"あなたは[^。！？\n]{0,15}(?:AI|ＡＩ|アシスタント|言語モデル|チャットボット|ボット|分類器)",
-    r"として(?:振る舞|振舞|ふるま)(?:って(?:ください|下さい|ね|。|$)|え|いなさい)|になりきっ",
-    r"システムプロンプト|プロンプトを(?:表示|出力|無視|教え|見せ)",
-    rf"{_LABELS_JA}[」』\"']?(?:と|で|を|に)?(?:だけ|のみ)?(?:を)?(?:出力|回答|返答|判定|分類){_ORDER_JA}",
-    rf"(?:だけ|のみ)(?:を)?(?:出力|回答|返答){_ORDER_JA}",
-    r"(?:新しい|新たな|本当の|追加の|真の)(?:指示|命令|タスク|ルール)\s*[:：]",
+_JAPANESE: list[tuple[tuple[str, ...], str]] = [
+    (
+        ("無視", "忘れ", "破棄", "取り消"),
+        r"(?:以上|上記|上|前|これまで|今まで|先ほど|先程|以前|最初|システム)の?(?:すべての|全ての|全部の|全)?"
+        r"(?:指示|命令|指令|プロンプト|ルール|テキスト|文章)(?:は|を|も)?(?:すべて|全て|全部)?"
+        r"(?:無視|忘れ(?!てしま|がち|やすい|っぽい)|破棄|取り消)",
+    ),
+    (
+        ("従わ",),
+        r"(?:以上|上記|これまで|今まで|先ほど|以前|最初|システム)の(?:指示|命令|ルール)に(?:は)?従わ",
+    ),
+    (
+        ("判定", "分類", "ラベル", "回答", "出力", "答え"),
+        r"(?:すべて|全て|全部|各|全)の?(?:行|レビュー|テキスト|データ|入力|回答|コメント|文章|口コミ)(?:を|は)"
+        r"[^。！？\n]{0,20}?(?:と|に|で)(?:して)?(?:判定|分類|ラベル|回答|出力|答え)",
+    ),
+    (("あなたは",), r"あなたは(?:今から|これから|今後|もう)"),
+    (
+        ("あなたは",),
+        r"あなたは[^。！？\n]{0,15}(?:AI|ＡＩ|アシスタント|言語モデル|チャットボット|ボット|分類器)",
+    ),
+    (
+        ("振る舞", "振舞", "ふるま", "なりきっ"),
+        r"として(?:振る舞|振舞|ふるま)(?:って(?:ください|下さい|ね|。|$)|え|いなさい)|になりきっ",
+    ),
+    (("プロンプト",), r"システムプロンプト|プロンプトを(?:表示|出力|無視|教え|見せ)"),
+    (
+        ("出力", "回答", "返答", "判定", "分類"),
+        rf"{_LABELS_JA}[」』\"']?(?:と|で|を|に)?(?:だけ|のみ)?(?:を)?(?:出力|回答|返答|判定|分類){_ORDER_JA}",
+    ),
+    (("出力", "回答", "返答"), rf"(?:だけ|のみ)(?:を)?(?:出力|回答|返答){_ORDER_JA}"),
+    ((":", "："), r"(?:新しい|新たな|本当の|追加の|真の)(?:指示|命令|タスク|ルール)\s*[:：]"),
 ]
 
-_PATTERNS = [re.compile(p, _I) for p in _ENGLISH + _JAPANESE]
+#: (words one of which the text must hold, lower-cased, before the pattern is tried — a fast gate; the pattern)
+_RULES = [(words, re.compile(p, _I)) for words, p in _ENGLISH + _JAPANESE]
 
 
 def matching_rule(text: str) -> str | None:
     """The pattern a text matches (for tests and debugging), or None."""
     flat = text.replace("\u3000", " ")
-    for pattern in _PATTERNS:
-        if pattern.search(flat):
+    low = flat.lower()
+    for words, pattern in _RULES:
+        if any(w in low for w in words) and pattern.search(flat):
             return pattern.pattern
     return None
 
