@@ -17,6 +17,7 @@ from .budget import Budget
 from .cache import ResultCache, cache_key
 from .config import RunConfig
 from .errors import ContentRejectedError, Interrupted, SheetsAIError, UsageError
+from .injection import looks_like_instructions
 from .keys import remember_run_secrets
 from .planning import PlannedRow, pack_batches, plan_rows, select_rows
 from .prompts import PROTOCOL_VERSION
@@ -139,10 +140,12 @@ class _Run:
             max_row_tokens=max_row_tokens,
             count=count_tokens if token_limited else None,
             truncate=truncate_to_tokens if token_limited else None,
+            isolate=looks_like_instructions if provider.isolates_instructions else None,
         )
         report.rows_truncated = sum(1 for p in planned if p.truncated)
         self.originals = {p.row: p.original for p in planned}
         planned = self._use_cache(provider, planned)
+        report.rows_isolated = sum(1 for p in planned if p.isolated)
 
         batches = pack_batches(
             planned,

@@ -47,23 +47,37 @@ class PlannedRow:
     original: str  # what was read, for change checks
     tokens: int = 0
     truncated: bool = False
+    #: The text looks like instructions to a model (sheets_ai.injection): it is sent in a request of its own.
+    isolated: bool = False
 
 
 def pack_batches(
     rows: Sequence[PlannedRow], *, batch_size: int, max_batch_tokens: int
 ) -> list[list[PlannedRow]]:
-    """Greedy packing in sheet order: a batch closes at ``batch_size`` rows or ``max_batch_tokens`` tokens."""
+    """Greedy packing in sheet order: a batch closes at ``batch_size`` rows or ``max_batch_tokens`` tokens.
+
+    An isolated row gets a batch of its own, so whatever its text makes a model do touches only its answer;
+    the rows around it keep filling the current batch.
+    """
     batches: list[list[PlannedRow]] = []
     current: list[PlannedRow] = []
+    alone: list[list[PlannedRow]] = []  # isolated rows met while ``current`` is open follow it
     tokens = 0
     for row in rows:
+        if row.isolated:
+            alone.append([row])
+            continue
         if current and (len(current) >= batch_size or tokens + row.tokens > max_batch_tokens):
             batches.append(current)
             current, tokens = [], 0
+        if not current:
+            batches.extend(alone)
+            alone = []
         current.append(row)
         tokens += row.tokens
     if current:
         batches.append(current)
+    batches.extend(alone)
     return batches
 
 
@@ -73,19 +87,22 @@ def plan_rows(
     max_row_tokens: int,
     count: Callable[[str], int] | None,
     truncate: Callable[[str, int], tuple[str, bool]] | None,
+    isolate: Callable[[str], bool] | None = None,
 ) -> list[PlannedRow]:
-    """Count tokens (when a counter is given) and cut overlong rows to ``max_row_tokens``."""
+    """Count tokens (when a counter is given) and cut overlong rows to ``max_row_tokens``.
+
+    ``isolate`` (e.g. :func:`sheets_ai.injection.looks_like_instructions`) marks rows, by the text that is
+    sent, that :func:`pack_batches` must put in a request of their own.
+    """
     planned: list[PlannedRow] = []
     for cell in cells:
         text = cell.text or ""
-        if count is None or truncate is None:
-            planned.append(PlannedRow(cell.row, text, text))
-            continue
-        n = count(text)
-        cut = False
-        sent = text
-        if n > max_row_tokens:
-            sent, cut = truncate(text, max_row_tokens)
-            n = count(sent)
-        planned.append(PlannedRow(cell.row, sent, text, n, cut))
+        sent, n, cut = text, 0, False
+        if count is not None and truncate is not None:
+            n = count(text)
+            if n > max_row_tokens:
+                sent, cut = truncate(text, max_row_tokens)
+                n = count(sent)
+        alone = isolate is not None and isolate(sent)
+        planned.append(PlannedRow(cell.row, sent, text, n, cut, alone))
     return planned

@@ -30,6 +30,7 @@ class RunReport:
     rows_changed: int = 0
     rows_truncated: int = 0
     rows_cached: int = 0
+    rows_isolated: int = 0  # sent alone: their text looks like instructions to a model
     rows_remaining: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     requests: int = 0
@@ -97,6 +98,8 @@ class RunReport:
             details.append(f"{self.rows_cached} from cache")
         if self.rows_truncated:
             details.append(f"{self.rows_truncated} truncated")
+        if self.rows_isolated:
+            details.append(f"{self.rows_isolated} sent alone (text reads like instructions to a model)")
         if self.rows_changed:
             details.append(f"{self.rows_changed} changed during the run (rerun to process them)")
         if self.rows_failed:

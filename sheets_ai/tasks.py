@@ -14,6 +14,7 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import UsageError
+from .shorten import shorten, target_chars, within_slack
 
 SENTIMENT_LABELS = ("positive", "negative", "neutral", "mixed")
 TASK_NAMES = ("sentiment", "summarize", "classify", "extract")
@@ -30,6 +31,8 @@ class Task:
     max_chars: int | None = None
     question: str | None = None
     needs_language_model: bool = False
+    #: A free-text answer a little over ``max_chars`` (sheets_ai.shorten) is cut with "…", not rejected.
+    shortens: bool = False
 
     @property
     def is_label_task(self) -> bool:
@@ -67,6 +70,8 @@ class Task:
                     return self.display.get(label, label), None
             return None, f"{text[:40]!r} is not one of: {', '.join(self.labels)}"
         if self.max_chars is not None and len(text) > self.max_chars:
+            if self.shortens and within_slack(len(text), self.max_chars):
+                return shorten(text, self.max_chars), None
             return None, f"answer has {len(text)} characters, more than the limit of {self.max_chars}"
         return text, None
 
@@ -98,10 +103,12 @@ def build_task(config: RunConfig) -> Task:
         return Task(
             name="summarize",
             instructions=(
-                f"Summarize each text in at most {config.max_chars} characters, in the same language as the "
-                "text. Keep the key facts, decisions and numbers; no preamble."
+                # About 85% of the limit: a model that overshoots a little still fits (sheets_ai.shorten).
+                f"Summarize each text in at most {target_chars(config.max_chars)} characters, in the same "
+                "language as the text. Keep the key facts, decisions and numbers; no preamble."
             ),
             max_chars=config.max_chars,
+            shortens=True,
         )
     if name == "classify":
         if not config.labels:

@@ -76,4 +76,5 @@ def test_the_fake_server_reads_our_requests_back() -> None:
     content = prompts.render_answer(request, [("1", "billing"), ("2", "shipping")])
     assert prompts.parse_answer(CLASSIFY, content, ["1", "2"]).answers == {"1": "billing", "2": "shipping"}
     summary = prompts.parse_request(prompts.build_messages(SUMMARY, [("1", "x")]))
-    assert summary.task == "summarize" and summary.max_chars == 120
+    # The server reads the length the request asks for: 85% of --max-chars 120 (sheets_ai.shorten).
+    assert summary.task == "summarize" and summary.max_chars == 102

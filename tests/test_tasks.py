@@ -56,7 +56,8 @@ def test_required_and_incompatible_options(options: dict, message: str) -> None:
 def test_summary_and_extract_answers_respect_max_chars() -> None:
     task = build_task(RunConfig(task="summarize", max_chars=20))
     assert task.validate("short enough") == ("short enough", None)
-    value, problem = task.validate("x" * 21)
+    assert task.validate("x" * 22) == ("x" * 19 + "…", None)  # up to 10% over: cut (test_summary_limit.py)
+    value, problem = task.validate("x" * 23)
     assert value is None and "more than the limit of 20" in (problem or "")
     extract = build_task(RunConfig(task="extract", prompt="Which product?", max_chars=30))
     assert extract.question == "Which product?" and extract.needs_language_model

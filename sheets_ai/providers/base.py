@@ -66,6 +66,9 @@ class Provider(ABC):
     max_concurrency: int = 1
     #: Whether rows are measured in tokens (packing, truncation); a local analyzer has no token budget.
     counts_tokens: bool = True
+    #: Whether rows that look like instructions (sheets_ai.injection) are sent alone: true for a language
+    #: model, which might obey a row's text and change its batch-mates' answers; false for the local analyzer.
+    isolates_instructions: bool = False
 
     @property
     def cache_namespace(self) -> str:

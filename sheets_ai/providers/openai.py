@@ -90,6 +90,7 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
 class OpenAIProvider(Provider):
     name = "openai"
     cacheable = True
+    isolates_instructions = True
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config

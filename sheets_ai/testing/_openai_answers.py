@@ -6,6 +6,7 @@ every row and check that each row got its own answer, whatever batching, faults 
 
 from __future__ import annotations
 
+import random
 import re
 
 POSITIVE = (
@@ -60,6 +61,29 @@ def summarize(text: str, max_chars: int) -> str:
     if " " in cut:
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:") + "…"
+
+
+def overlong(text: str, limit: int, spec: str, rng: random.Random) -> str | None:
+    """One summary under the ``long:SPEC`` fault: a model that writes more than the limit it was asked for.
+
+    ``long:1.08`` makes every answer exactly 8% longer than the ``at most N characters`` of the request
+    (round(N × 1.08) characters, the row's own words repeated); ``long:1.0-1.4@0.3`` makes each answer, with
+    probability 0.3, a factor drawn uniformly from 1.0–1.4 longer (``rng`` is the server's seeded one). None:
+    this row keeps its normal answer.
+    """
+    factors, _, share = spec.partition("@")
+    if share and rng.random() >= float(share):
+        return None
+    low, _, high = factors.partition("-")
+    factor = rng.uniform(float(low), float(high)) if high else float(low)
+    length = max(1, round(limit * factor))
+    words = text.split()
+    sep = " " if len(words) > 1 else ""
+    body = sep.join(words)
+    while len(body) < length:
+        body += sep + sep.join(words)
+    body = body[:length]
+    return body if not body[-1].isspace() else body[:-1] + "."
 
 
 def extract(text: str, max_chars: int) -> str:

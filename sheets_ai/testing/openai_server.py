@@ -15,7 +15,8 @@ or from Python::
 Answers are deterministic keyword rules (:mod:`sheets_ai.testing._openai_answers`) applied to each row of
 a request built by :mod:`sheets_ai.prompts`. Faults (scripted, or at random with ``chaos``): ``429``,
 ``408``, ``500``, ``503``, ``slow:SECONDS``, ``timeout``, ``malformed``, ``drop``, ``duplicate``,
-``invalid``, ``length``, ``control``, ``refusal``, ``insufficient_quota``, ``401``, ``404``. A row
+``invalid``, ``length``, ``control``, ``refusal``, ``insufficient_quota``, ``401``, ``404``,
+``long:FACTOR`` or ``long:LOW-HIGH@SHARE`` (summaries longer than the request asks for). A row
 containing ``REFUSE-ME`` makes every request that holds it a refusal; a row containing ``INVALID-PROMPT``
 makes it a 400 ``invalid_prompt``, as OpenAI answers a flagged prompt. ``usage=False`` (``--no-usage``)
 leaves ``usage`` out of every answer, as some compatible servers do. Optional ``rpm``/``tpm`` limits
@@ -38,7 +39,7 @@ from typing import Any
 from .. import pricing
 from ..prompts import ParsedRequest, parse_request, render_answer
 from ..tokens import count_tokens
-from ._openai_answers import INVALID_MARK, REFUSE_MARK, expected_answer, with_control_chars
+from ._openai_answers import INVALID_MARK, REFUSE_MARK, expected_answer, overlong, with_control_chars
 from ._openai_wire import Bucket, Reply, duration, error, mask_key
 
 ITEM_FAULTS = ("drop", "duplicate", "invalid", "length", "malformed")
@@ -269,6 +270,12 @@ class FakeOpenAI:
             )
             for i, text in request.items
         ]
+        if fault.startswith("long:") and request.kind == "text":  # summaries longer than asked for
+            with self._lock:
+                longer = [
+                    overlong(t, request.max_chars or 200, fault[5:], self._rng) for _, t in request.items
+                ]
+            pairs = [(i, v if x is None else x) for (i, v), x in zip(pairs, longer, strict=True)]
         if pairs and fault in ("drop", "duplicate", "invalid"):
             k = len(pairs) // 2
             if fault == "drop":
@@ -279,7 +286,7 @@ class FakeOpenAI:
             else:
                 pairs[k] = (
                     pairs[k][0],
-                    "x" * ((request.max_chars or 0) + 5) if request.kind == "text" else "x",
+                    "x" * (2 * (request.max_chars or 0) + 5) if request.kind == "text" else "x",
                 )
         if fault == "control" and request.kind == "text":
             pairs = [(i, with_control_chars(v)) for i, v in pairs]
