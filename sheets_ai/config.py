@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigError, UsageError
+from .models import EFFORT_LEVELS
 
 TaskName = Literal["sentiment", "summarize", "classify", "extract"]
 ProviderName = Literal["auto", "local", "openai"]
@@ -44,6 +45,8 @@ class RunConfig(BaseModel):
 
     provider: ProviderName = "auto"
     model: str | None = None
+    #: OpenAI reasoning models: none, minimal, low, medium, high, xhigh (None: the cheapest the model takes).
+    reasoning_effort: str | None = None
     base_url: str | None = None
     api_key: SecretStr | None = Field(None, exclude=True, repr=False)
     batch_size: int | None = Field(None, ge=1, le=500)
@@ -77,6 +80,17 @@ class RunConfig(BaseModel):
             if len(set(labels)) != len(labels):
                 raise ValueError("labels must be distinct")
             return labels or None
+        return value
+
+    @field_validator("reasoning_effort", mode="before")
+    @classmethod
+    def _check_effort(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower() or None
+            if value is not None and value not in EFFORT_LEVELS:
+                raise ValueError(
+                    f"{value!r} is not a reasoning effort; use one of {', '.join(EFFORT_LEVELS)}"
+                )
         return value
 
     @field_validator("rows")

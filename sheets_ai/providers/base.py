@@ -30,6 +30,8 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float = 0.0
+    #: Part of ``completion_tokens`` (``completion_tokens_details.reasoning_tokens``): billed, never shown.
+    reasoning_tokens: int = 0
 
     def add(self, other: Usage) -> None:
         self.requests += other.requests
@@ -37,6 +39,7 @@ class Usage:
         self.completion_tokens += other.completion_tokens
         self.cached_tokens += other.cached_tokens
         self.cost_usd += other.cost_usd
+        self.reasoning_tokens += other.reasoning_tokens
 
 
 @dataclass
@@ -91,6 +94,10 @@ class Provider(ABC):
     def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
         """Predicted usage of one request for these items (no network). Zero for free providers."""
         return Usage(requests=1)
+
+    def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
+        """The most one request for these items can cost: its prompt plus its whole completion cap."""
+        return self.estimate(task, items)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
