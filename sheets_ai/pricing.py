@@ -130,8 +130,9 @@ def estimate_lines(
         )
         lines.append(
             f"  {model} is a reasoning model (reasoning_effort {effort}): this figure cannot include the "
-            f"reasoning tokens it will spend, billed as output{worst}"
+            "reasoning tokens"
         )
+        lines.append(f"  it will spend (billed as output){worst}")
         lines.append(f"  ({source_line()})")
     elif caps.known:
         lines.append(f"  ({source_line()})")

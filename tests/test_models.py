@@ -7,13 +7,14 @@ would give.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
-from conftest import run_cli, run_json
+from conftest import invoke, run_cli, run_json
 
 import sheets_ai
 from sheets_ai import prompts
@@ -168,22 +169,23 @@ def test_gpt_5_1_from_the_cli_is_priced_and_runs_under_max_cost(fake: FakeOpenAI
     assert all(b["reasoning_effort"] == "none" for b in bodies(fake))
 
 
-def test_max_cost_no_longer_refuses_gpt_5_1_on_openai(work: Path) -> None:
+def test_max_cost_no_longer_refuses_gpt_5_1_on_openai(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
     # A dry run sends nothing; before, the price check refused the model at once (exit 2).
-    proc = run_cli(
-        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--model", "gpt-5.1", "--max-cost", "0.5", "--dry-run",
-        env={"OPENAI_API_KEY": "test"},
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert "not in the price table" not in proc.stderr
-
-
-def test_responses_only_models_are_refused_before_any_request(work: Path) -> None:
-    proc = run_cli(
-        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--model", "o3-pro", env={"OPENAI_API_KEY": "t"}
+    result = invoke(
+        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--model", "gpt-5.1", "--max-cost", "0.5", "--dry-run"
     )
-    assert proc.returncode == 2
-    assert "o3-pro" in proc.stderr and "Responses API" in proc.stderr and "Traceback" not in proc.stderr
+    assert result.exit_code == 0, result.stderr
+    assert "not in the price table" not in result.stderr
+
+
+def test_responses_only_models_are_refused_before_any_request(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test")  # and OpenAI's own base URL: nothing may be sent there
+    result = invoke("run", work / "reviews.xlsx", *REVIEW_ARGS, "--model", "o3-pro")
+    assert result.exit_code == 2
+    assert "o3-pro" in result.stderr and "Responses API" in result.stderr
 
 
 # ---------------------------------------------------------------- unknown models: retried once, said once
@@ -260,23 +262,29 @@ def test_reasoning_effort_from_the_environment(fake: FakeOpenAI, work: Path) -> 
         ("gpt-5-mini", "turbo", "none, minimal, low, medium, high"),
     ],
 )
-def test_a_bad_reasoning_effort_is_a_usage_error(work: Path, model: str, effort: str, words: str) -> None:
-    proc = run_cli(
-        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--model", model, "--reasoning-effort", effort,
-        env={"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
-    )  # fmt: skip
-    assert proc.returncode == 2
-    assert words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+def test_a_bad_reasoning_effort_is_a_usage_error(
+    work: Path, monkeypatch: pytest.MonkeyPatch, model: str, effort: str, words: str
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens: nothing may be sent
+    result = invoke(
+        "run", work / "reviews.xlsx", *REVIEW_ARGS, "--model", model, "--reasoning-effort", effort
+    )
+    assert result.exit_code == 2
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 # ---------------------------------------------------------------- prices
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key, and a base URL where nothing listens: an estimate must not need either."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+
+
 def estimate_json(work: Path, model: str, *extra: str) -> dict:
-    proc, report = run_json(
-        "estimate", work / "reviews.xlsx", *REVIEW_ARGS, "--model", model, *extra,
-        env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    return report
+    result = invoke("estimate", work / "reviews.xlsx", *REVIEW_ARGS, "--model", model, *extra, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def priced(report: dict, inp: float, out: float) -> float:
@@ -296,7 +304,9 @@ def priced(report: dict, inp: float, out: float) -> float:
         ("o3-mini", 1.10, 4.40),
     ],
 )
-def test_estimate_prices_each_model_by_its_own_entry(work: Path, model: str, inp: float, out: float) -> None:
+def test_estimate_prices_each_model_by_its_own_entry(
+    work: Path, offline: None, model: str, inp: float, out: float
+) -> None:
     report = estimate_json(work, model)
     assert report["cost_by_model"][model] == pytest.approx(priced(report, inp, out), abs=2e-6)
 
@@ -304,27 +314,28 @@ def test_estimate_prices_each_model_by_its_own_entry(work: Path, model: str, inp
 @pytest.mark.parametrize(
     "model", ["gpt-4o-audio-preview", "gpt-4.1-mini-turbo", "ft:gpt-4o-mini-2024-07-18:acme::x1"]
 )
-def test_a_name_that_only_starts_like_a_known_model_has_no_price(work: Path, model: str) -> None:
+def test_a_name_that_only_starts_like_a_known_model_has_no_price(
+    work: Path, offline: None, model: str
+) -> None:
     report = estimate_json(work, model)
     assert report["cost_by_model"][model] is None
 
 
-def test_estimate_prints_the_table_date_and_the_reasoning_caveat(work: Path) -> None:
+def test_estimate_prints_the_table_date_and_the_reasoning_caveat(work: Path, offline: None) -> None:
     from sheets_ai.pricing import price_table
 
-    args = ("estimate", work / "reviews.xlsx", *REVIEW_ARGS)
-    plain = run_cli(*args, env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
-    reasoning = run_cli(*args, "--model", "gpt-5-mini", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
-    assert plain.returncode == reasoning.returncode == 0, reasoning.stderr
+    plain = invoke("estimate", work / "reviews.xlsx", *REVIEW_ARGS)
+    reasoning = invoke("estimate", work / "reviews.xlsx", *REVIEW_ARGS, "--model", "gpt-5-mini")
+    assert plain.exit_code == reasoning.exit_code == 0, reasoning.stderr
     date = price_table()["as_of"]
     assert f"prices as of {date}" in plain.stdout and f"prices as of {date}" in reasoning.stdout
     assert "cannot include" not in plain.stdout
     caveat = [line for line in reasoning.stdout.splitlines() if "cannot include" in line]
     assert caveat and "reasoning tokens" in caveat[0] and "minimal" in caveat[0]
-    assert "at most $" in reasoning.stdout  # what the cap would be if every request used its whole cap
+    assert "at most $" in reasoning.stdout  # what the cost would be if every request used its whole cap
 
 
-def test_estimate_json_has_the_worst_case_for_reasoning_models(work: Path) -> None:
+def test_estimate_json_has_the_worst_case_for_reasoning_models(work: Path, offline: None) -> None:
     report = estimate_json(work, "o4-mini")
     assert report["reasoning_effort"] == "low"
     assert report["estimated_max_cost_usd"] > report["estimated_cost_usd"] > 0

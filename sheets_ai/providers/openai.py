@@ -80,7 +80,6 @@ class OpenAIProvider(Provider):
         self.caps = models.capabilities(self.model)
         #: What we send (None: no reasoning_effort): the user's --reasoning-effort, else the family's cheapest.
         self.reasoning_effort = self.caps.effort(config.reasoning_effort)
-        self.reasoning = self.caps.spends_reasoning_tokens(self.reasoning_effort)
         self.notices: list[str] = notices if notices is not None else []
         forced = {"reasoning_effort"} if config.reasoning_effort is not None else set()
         self.adjuster = ParamAdjuster(self.model, forced=forced, notices=self.notices)
@@ -196,17 +195,14 @@ class OpenAIProvider(Provider):
         return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + count_tokens(m["content"]) for m in messages)
 
     def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
-        messages = build_messages(task, [(i.id, i.text) for i in items])
-        prompt = self.prompt_tokens(messages)
-        completion = self._expected_completion(task, items)
-        cost = self.price.cost(prompt, completion) if self.price else 0.0
-        return Usage(requests=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
+        return self._priced(task, items, self._expected_completion(task, items))
 
     def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
         """The most one request can cost: its prompt plus its whole completion cap (reasoning included)."""
-        messages = build_messages(task, [(i.id, i.text) for i in items])
-        prompt = self.prompt_tokens(messages)
-        completion = self._max_completion(task, items)
+        return self._priced(task, items, self._max_completion(task, items))
+
+    def _priced(self, task: Task, items: Sequence[BatchItem], completion: int) -> Usage:
+        prompt = self.prompt_tokens(build_messages(task, [(i.id, i.text) for i in items]))
         cost = self.price.cost(prompt, completion) if self.price else 0.0
         return Usage(requests=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
 
