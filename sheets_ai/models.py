@@ -72,7 +72,7 @@ class Capabilities:
     logprobs: bool = False
     #: Served on Chat Completions (False: only on the Responses API).
     chat_completions: bool = True
-    #: False for :data:`UNKNOWN`: a guess, adjusted when the server says otherwise.
+    #: False for family patterns and :data:`UNKNOWN`: a guess, adjusted when the server says otherwise.
     known: bool = True
 
     @property
@@ -147,18 +147,22 @@ FAMILIES: dict[str, Capabilities] = {
     "o1-pro": replace(_RESPONSES_ONLY, family="o1-pro"),
     "o3-pro": replace(_RESPONSES_ONLY, family="o3-pro"),
 }
-#: Family patterns for names not in FAMILIES, tried in order.
-PATTERNS: tuple[tuple[re.Pattern[str], Capabilities], ...] = (
-    (re.compile(r"gpt-5(\.\d+)?-chat(-latest)?"), _CHAT_LATEST),
-    (re.compile(r"gpt-5(\.\d+)?-pro(-.*)?"), FAMILIES["gpt-5-pro"]),
-    (re.compile(r"gpt-5\.1-.*"), FAMILIES["gpt-5.1"]),
-    (re.compile(r"gpt-5\.\d+(-.*)?"), _GPT5_NEWER),
-    (re.compile(r"gpt-5-(mini|nano)-.*"), _GPT5),
-    (re.compile(r"gpt-4\.1(-.*)?"), FAMILIES["gpt-4.1"]),
-    (re.compile(r"gpt-4o-mini(-.*)?"), FAMILIES["gpt-4o-mini"]),
-    (re.compile(r"o\d+-pro(-.*)?"), _RESPONSES_ONLY),
-    (re.compile(r"o\d+(-(mini|preview))?-deep-research(-.*)?"), _RESPONSES_ONLY),
-    (re.compile(r"o\d+(-.*)?"), _O_SERIES),
+#: Family patterns for names not in FAMILIES, tried in order. Their rows are guesses (``known=False``):
+#: --reasoning-effort is not checked against them, and the server's answer corrects them.
+PATTERNS: tuple[tuple[re.Pattern[str], Capabilities], ...] = tuple(
+    (re.compile(pattern), replace(caps, known=False))
+    for pattern, caps in (
+        (r"gpt-5(\.\d+)?-chat(-latest)?", _CHAT_LATEST),
+        (r"gpt-5(\.\d+)?-pro(-.*)?", FAMILIES["gpt-5-pro"]),
+        (r"gpt-5\.1-.*", FAMILIES["gpt-5.1"]),
+        (r"gpt-5\.\d+(-.*)?", _GPT5_NEWER),
+        (r"gpt-5-(mini|nano)-.*", _GPT5),
+        (r"gpt-4\.1(-.*)?", FAMILIES["gpt-4.1"]),
+        (r"gpt-4o-mini(-.*)?", FAMILIES["gpt-4o-mini"]),
+        (r"o\d+-pro(-.*)?", _RESPONSES_ONLY),
+        (r"o\d+(-(mini|preview))?-deep-research(-.*)?", _RESPONSES_ONLY),
+        (r"o\d+(-.*)?", _O_SERIES),
+    )
 )
 UNKNOWN = Capabilities(
     "unknown", token_param="max_tokens", temperature="any", structured_outputs=True, known=False
