@@ -72,6 +72,11 @@ def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="auto (default): OpenAI when OPENAI_API_KEY is set, else the offline analyzer.",
         ),
         click.option("--model", help="OpenAI model name."),
+        click.option(
+            "--reasoning-effort",
+            metavar="LEVEL",
+            help="Reasoning models: none, minimal, low, medium, high, xhigh (default: the cheapest the model takes).",
+        ),
         click.option("--base-url", help="OpenAI-compatible server URL (default: OPENAI_BASE_URL or OpenAI)."),
         click.option("--batch-size", type=int, help="Rows per request (default: per task)."),
         click.option("--max-batch-tokens", type=int, help="Estimated input tokens per request at most."),
@@ -168,6 +173,8 @@ def _emit(report: RunReport | None, as_json: bool) -> None:
             report.requests,
             report.prompt_tokens,
             report.completion_tokens,
+            reasoning_effort=report.reasoning_effort,
+            max_cost=report.estimated_max_cost_usd,
         ):
             click.echo(line)
     if report.dry_run and report.preview:

@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError, UsageError
+from .models import EFFORT_LEVELS
 
 TaskName = Literal["sentiment", "summarize", "classify", "extract"]
 ProviderName = Literal["auto", "local", "openai"]
@@ -80,6 +81,8 @@ class RunConfig(BaseModel):
 
     provider: ProviderName = "auto"
     model: str | None = None
+    #: OpenAI reasoning models: none, minimal, low, medium, high, xhigh (None: the cheapest the model takes).
+    reasoning_effort: str | None = None
     base_url: str | None = None
     api_key: SecretStr | None = Field(None, exclude=True, repr=False)
     #: The environment variable whose value is sent as the API key instead of OPENAI_API_KEY. The only way
@@ -143,6 +146,17 @@ class RunConfig(BaseModel):
                 f"unknown text encoding {name!r}; use a name such as utf-8, cp1252, cp932 or latin-1"
             ) from None
         return name
+
+    @field_validator("reasoning_effort", mode="before")
+    @classmethod
+    def _check_effort(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower() or None
+            if value is not None and value not in EFFORT_LEVELS:
+                raise ValueError(
+                    f"{value!r} is not a reasoning effort; use one of {', '.join(EFFORT_LEVELS)}"
+                )
+        return value
 
     @field_validator("rows")
     @classmethod

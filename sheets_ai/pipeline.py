@@ -70,6 +70,7 @@ class _Run:
         config, report = self.config, self.report
         provider = get_provider(config, notices=report.notices)
         report.provider, report.model = provider.name, provider.model
+        report.reasoning_effort = getattr(provider, "reasoning_effort", None)
         try:
             provider.check(self.task)
             table = self.given_table or open_table(config, for_writing=not config.dry_run)
@@ -211,10 +212,12 @@ class _Run:
         self, provider: Provider, batches: list[list[PlannedRow]], planned: list[PlannedRow]
     ) -> None:
         report = self.report
-        estimate = Usage()
+        estimate, worst = Usage(), Usage()
         for batch in batches:
             estimate.add(provider.estimate(self.task, items_for(batch)))
+            worst.add(provider.worst_case(self.task, items_for(batch)))
         report.estimated_cost_usd = round(estimate.cost_usd, 6)
+        report.estimated_max_cost_usd = round(worst.cost_usd, 6)
         report.requests = estimate.requests
         report.prompt_tokens = estimate.prompt_tokens
         report.completion_tokens = estimate.completion_tokens
@@ -348,6 +351,7 @@ class _Run:
         report.prompt_tokens = self.usage.prompt_tokens
         report.completion_tokens = self.usage.completion_tokens
         report.cached_tokens = self.usage.cached_tokens
+        report.reasoning_tokens = self.usage.reasoning_tokens
         report.cost_usd = self.usage.cost_usd
         report.failures.sort(key=lambda f: f.row)
 

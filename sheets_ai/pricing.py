@@ -2,6 +2,10 @@
 
 Cost counts ``prompt_tokens_details.cached_tokens`` at the cached-input price, the rest of the prompt at the
 input price and every completion token (reasoning tokens included, as OpenAI bills them) at the output price.
+
+Lookup: the exact model name, then a dated snapshot's base name (``gpt-4.1-mini-2025-04-14`` ->
+``gpt-4.1-mini``), nothing else: ``gpt-4o-2024-05-13`` has its own (higher) entry, and ``o3-pro`` or
+``gpt-4o-audio-preview`` are never priced as ``o3`` or ``gpt-4o``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from .models import DATE_SUFFIX, capabilities
 from .tokens import counts_are_exact
 
 
@@ -46,16 +51,18 @@ def known_models() -> list[str]:
 
 
 def price_for(model: str) -> Price | None:
-    """The price of ``model``; dated snapshots (``gpt-4.1-mini-2025-04-14``) use their base model's price."""
-    models: dict[str, dict[str, float]] = price_table()["models"]
+    """The price of ``model``: its own entry, else (a dated snapshot only) its base name's; None if neither."""
+    models: dict[str, dict[str, float | None]] = price_table()["models"]
     name = model.strip().lower()
     if name not in models:
-        candidates = [m for m in models if name.startswith(m + "-")]
-        if not candidates:
+        dated = DATE_SUFFIX.match(name)
+        if dated is None or dated.group("base") not in models:
             return None
-        name = max(candidates, key=len)
+        name = dated.group("base")
     entry = models[name]
-    return Price(name, float(entry["input"]), float(entry["cached_input"]), float(entry["output"]))
+    inp, out, cached = entry["input"], entry["output"], entry.get("cached_input")
+    assert inp is not None and out is not None, f"pricing.json: {name} needs input and output prices"
+    return Price(name, float(inp), float(inp if cached is None else cached), float(out))
 
 
 def cost_usd(model: str, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float | None:
@@ -76,6 +83,11 @@ def source_line() -> str:
     return f"prices as of {table['as_of']} from {table['source']}"
 
 
+def as_of() -> str:
+    """The date of the price table."""
+    return str(price_table()["as_of"])
+
+
 def cost_by_model(model: str, prompt_tokens: int, completion_tokens: int) -> dict[str, float | None]:
     """The same token counts priced for ``model`` and its alternatives (None: no price known)."""
     names = [model, *alternatives(model)]
@@ -86,9 +98,20 @@ def cost_by_model(model: str, prompt_tokens: int, completion_tokens: int) -> dic
 
 
 def estimate_lines(
-    model: str, rows: int, requests: int, prompt_tokens: int, completion_tokens: int
+    model: str,
+    rows: int,
+    requests: int,
+    prompt_tokens: int,
+    completion_tokens: int,
+    *,
+    reasoning_effort: str | None = None,
+    max_cost: float | None = None,
 ) -> list[str]:
-    """The human block ``sheets-ai estimate`` prints: counts, then the cost on this and other models."""
+    """The human block ``sheets-ai estimate`` prints: counts, then the cost on this and other models.
+
+    ``reasoning_effort`` is what the run would send (None: nothing); ``max_cost`` the cost if every request
+    used its whole completion cap, the most reasoning tokens could add.
+    """
     counting = "exact o200k counts" if counts_are_exact() else "approximate counts: no o200k encoding here"
     lines = [
         f"  estimate: {rows} rows to process in {requests} requests, {prompt_tokens:,} prompt tokens, "
@@ -99,5 +122,22 @@ def estimate_lines(
         shown = "no price in the table" if cost is None else f"${cost:.4f}"
         mark = "  <- chosen (--model)" if name == model else ""
         lines.append(f"    {name:<{width}}  {shown}{mark}")
-    lines.append(f"  ({source_line()}; reasoning models also bill reasoning tokens)")
+    caps = capabilities(model)
+    if caps.spends_reasoning_tokens(reasoning_effort):
+        effort = caps.effective_effort(reasoning_effort)
+        worst = (
+            f"; if every request used its whole completion cap: at most ${max_cost:.4f}" if max_cost else ""
+        )
+        lines.append(
+            f"  {model} is a reasoning model (reasoning_effort {effort}): this figure cannot include the "
+            "reasoning tokens"
+        )
+        lines.append(f"  it will spend (billed as output){worst}")
+        lines.append(f"  ({source_line()})")
+    elif caps.known:
+        lines.append(f"  ({source_line()})")
+    else:
+        lines.append(
+            f"  ({source_line()}; if {model} is a reasoning model, its reasoning tokens come on top)"
+        )
     return lines

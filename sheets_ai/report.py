@@ -37,8 +37,14 @@ class RunReport:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    #: Part of completion_tokens: what reasoning models spent thinking (billed as output, never shown).
+    reasoning_tokens: int = 0
+    #: The reasoning_effort sent to the model (None: none sent).
+    reasoning_effort: str | None = None
     cost_usd: float = 0.0
     estimated_cost_usd: float | None = None
+    #: Dry runs: the cost if every request used its whole completion cap (the most reasoning could add).
+    estimated_max_cost_usd: float | None = None
     seconds: float = 0.0
     batches: int = 0
     failures: list[Failure] = field(default_factory=list)
@@ -107,8 +113,9 @@ class RunReport:
         if self.rows_remaining:
             details.append(f"{self.rows_remaining} not done (rerun to continue)")
         if (self.requests or self.cost_usd) and not self.dry_run:
+            reasoning = f" ({self.reasoning_tokens} reasoning)" if self.reasoning_tokens else ""
             details.append(
-                f"{self.requests} requests, {self.prompt_tokens}+{self.completion_tokens} tokens, "
+                f"{self.requests} requests, {self.prompt_tokens}+{self.completion_tokens} tokens{reasoning}, "
                 f"${self.cost_usd:.4f}"
             )
         if self.dry_run:

@@ -42,4 +42,4 @@ def get_provider(config: RunConfig, *, notices: list[str] | None = None) -> Prov
         return LocalProvider(notices, dry_run=config.dry_run)
     from .openai import OpenAIProvider
 
-    return OpenAIProvider(config)
+    return OpenAIProvider(config, notices=notices)

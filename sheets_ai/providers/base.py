@@ -30,6 +30,8 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float = 0.0
+    #: Part of ``completion_tokens`` (``completion_tokens_details.reasoning_tokens``): billed, never shown.
+    reasoning_tokens: int = 0
     #: False when the server's answer carried no usage (the figures are then our own estimate).
     reported: bool = True
 
@@ -39,6 +41,7 @@ class Usage:
         self.completion_tokens += other.completion_tokens
         self.cached_tokens += other.cached_tokens
         self.cost_usd += other.cost_usd
+        self.reasoning_tokens += other.reasoning_tokens
 
 
 @dataclass
@@ -98,7 +101,7 @@ class Provider(ABC):
         return Usage(requests=1)
 
     def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
-        """The most one request for these items can cost (what --max-cost reserves before sending it)."""
+        """The most one request for these items can cost: its prompt plus its whole completion cap."""
         return self.estimate(task, items)
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -16,13 +16,13 @@ import math
 import os
 import random
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import openai
 from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_before_delay
 
-from .. import pricing
+from .. import models, pricing
 from ..config import RunConfig
 from ..errors import (
     AuthenticationError,
@@ -44,6 +44,7 @@ from ..prompts import build_messages, label_codes, parse_answer, response_format
 from ..redact import safe_url, scrub
 from ..tasks import Task
 from ..tokens import count_tokens
+from ._adjust import ParamAdjuster, UnsupportedParameterError, rejection
 from .base import BatchAnswer, BatchItem, Provider, Usage
 from .limits import RateLimiter
 
@@ -58,11 +59,8 @@ TOKENS_PER_MESSAGE, TOKENS_PER_REPLY = 3, 3
 
 
 def is_reasoning_model(model: str) -> bool:
-    """gpt-5 family (not the -chat variants) and o-series: no temperature, reasoning effort, completion cap."""
-    name = model.lower().rsplit("/", 1)[-1]
-    if name.startswith("gpt-5"):
-        return "chat" not in name
-    return name[:2] in {"o1", "o3", "o4"}
+    """The model can spend reasoning tokens (see :mod:`sheets_ai.models`)."""
+    return models.is_reasoning_model(model)
 
 
 def missing_key_message() -> str:
@@ -92,12 +90,17 @@ class OpenAIProvider(Provider):
     cacheable = True
     isolates_instructions = True
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, *, notices: list[str] | None = None) -> None:
         self.config = config
         self.model = config.model or DEFAULT_MODEL
         self.base_url = (config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.max_concurrency = config.concurrency
-        self.reasoning = is_reasoning_model(self.model)
+        self.caps = models.capabilities(self.model)
+        #: What we send (None: no reasoning_effort): the user's --reasoning-effort, else the family's cheapest.
+        self.reasoning_effort = self.caps.effort(config.reasoning_effort)
+        self.notices: list[str] = notices if notices is not None else []
+        forced = {"reasoning_effort"} if config.reasoning_effort is not None else set()
+        self.adjuster = ParamAdjuster(self.model, forced=forced, notices=self.notices)
         self.price = pricing.price_for(self.model)
         self.limiter = RateLimiter(config.rpm, config.tpm)
         self._client: openai.OpenAI | None = None
@@ -125,6 +128,7 @@ class OpenAIProvider(Provider):
         return missing_variable_message(self._choice(), self.base_url) or missing_key_message()
 
     def check(self, task: Task) -> None:
+        self._check_model()
         if self.price is None:
             log.warning(
                 "No price for model %r in the price table (%s); costs show as $0. Known: %s",
@@ -151,6 +155,15 @@ class OpenAIProvider(Provider):
             )
         if not self.config.dry_run and not choice.key and not choice.withheld:
             raise ProviderError(self._missing_key_message())
+
+    def _check_model(self) -> None:
+        """--reasoning-effort against the model's values; models Chat Completions does not serve."""
+        models.check_effort(self.model, self.config.reasoning_effort)
+        refusal = models.not_a_chat_model(self.model) if self.base_url == DEFAULT_BASE_URL else None
+        if refusal and not self.config.dry_run:
+            raise ProviderError(refusal)
+        if refusal:
+            log.warning("%s", refusal)
 
     def _get_client(self) -> openai.OpenAI:
         with self._lock:
@@ -211,26 +224,31 @@ class OpenAIProvider(Provider):
                 math.ceil(1.5 * (task.max_chars or 200) * count_tokens(i.text) / max(1, len(i.text))) + 8
                 for i in items
             )
-        if self.reasoning:
-            limit += 1024 if self.model.lower().startswith("gpt-5") else 4096
-        return limit
+        return limit + self._reasoning_headroom()
+
+    def _reasoning_headroom(self) -> int:
+        """Completion tokens left for reasoning at the effort sent now (they count against the cap)."""
+        sent = self.adjuster.value("reasoning_effort", self.reasoning_effort)
+        if sent is None and self.reasoning_effort is not None:  # dropped: the server's default applies
+            return models.REASONING_HEADROOM[self.caps.server_effort or "medium"]
+        if not self.caps.known and self.adjuster.renamed("max_tokens") == "max_completion_tokens":
+            return models.REASONING_HEADROOM["medium"]  # an unknown model that wants OpenAI's reasoning cap
+        return self.caps.reasoning_headroom(sent)
 
     @staticmethod
     def prompt_tokens(messages: Sequence[Mapping[str, str]]) -> int:
         """Exact o200k tokens of the messages plus the chat format's per-message overhead."""
         return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + count_tokens(m["content"]) for m in messages)
 
-    def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
-        """The most one request can cost: its prompt plus every output token it allows (reasoning included)."""
-        prompt = self.prompt_tokens(build_messages(task, [(i.id, i.text) for i in items]))
-        completion = self._max_completion(task, items)
-        cost = self.price.cost(prompt, completion) if self.price else 0.0
-        return Usage(requests=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
-
     def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
-        messages = build_messages(task, [(i.id, i.text) for i in items])
-        prompt = self.prompt_tokens(messages)
-        completion = self._expected_completion(task, items)
+        return self._priced(task, items, self._expected_completion(task, items))
+
+    def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
+        """The most one request can cost: its prompt plus its whole completion cap (reasoning included)."""
+        return self._priced(task, items, self._max_completion(task, items))
+
+    def _priced(self, task: Task, items: Sequence[BatchItem], completion: int) -> Usage:
+        prompt = self.prompt_tokens(build_messages(task, [(i.id, i.text) for i in items]))
         cost = self.price.cost(prompt, completion) if self.price else 0.0
         return Usage(requests=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
 
@@ -244,13 +262,15 @@ class OpenAIProvider(Provider):
             "messages": build_messages(task, [(i.id, i.text) for i in items], feedback),
             "response_format": response_format(task, [i.id for i in items]),
         }
-        limit = self._max_completion(task, items)
-        if self.reasoning:
-            params["max_completion_tokens"] = limit
-            params["reasoning_effort"] = "minimal" if self.model.lower().startswith("gpt-5") else "low"
-        else:
-            params["max_tokens"] = limit
+        caps, effort = self.caps, self.reasoning_effort
+        params[caps.token_param] = self._max_completion(task, items)
+        if effort is not None:
+            params["reasoning_effort"] = effort
+        if caps.sends_temperature(effort):
             params["temperature"] = 0
+        params = self.adjuster.apply(params)
+        if caps.temperature == "none-effort" and params.get("reasoning_effort") != "none":
+            params.pop("temperature", None)
         return params
 
     def run(
@@ -258,7 +278,7 @@ class OpenAIProvider(Provider):
     ) -> BatchAnswer:
         params = self.request_params(task, items, feedback)
         expected = self.prompt_tokens(params["messages"]) + self._expected_completion(task, items)
-        completion = self._call(params, expected)
+        completion = self._send(params, expected, lambda: self.request_params(task, items, feedback))
         usage = self._usage(completion)
         if not completion.choices:
             return BatchAnswer(problems={i.id: "the reply had no choices" for i in items}, usage=usage)
@@ -281,8 +301,26 @@ class OpenAIProvider(Provider):
         details = getattr(u, "prompt_tokens_details", None)
         cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
         prompt, output = int(u.prompt_tokens or 0), int(u.completion_tokens or 0)
+        out_details = getattr(u, "completion_tokens_details", None)
+        reasoning = int(getattr(out_details, "reasoning_tokens", 0) or 0) if out_details is not None else 0
         cost = self.price.cost(prompt, output, cached) if self.price else 0.0
-        return Usage(1, prompt, output, cached, cost)
+        return Usage(1, prompt, output, cached, cost, reasoning_tokens=reasoning)
+
+    def _send(self, params: dict[str, Any], tokens: int, rebuild: Callable[[], dict[str, Any]]) -> Any:
+        """``_call``, sent again once per parameter a server rejects as unsupported (see ``_adjust``).
+
+        After an adjustment the request is rebuilt, so its completion cap follows the effort now sent.
+        """
+        adjusted: set[str] = set()
+        while True:
+            try:
+                return self._call(params, tokens)
+            except UnsupportedParameterError as exc:
+                if exc.param in adjusted:
+                    raise
+                self.adjuster.adjust(params, exc)
+                adjusted.add(exc.param)
+                params = rebuild()
 
     # ------------------------------------------------------------ transport and the retry layer
     def _should_retry(self, state: RetryCallState) -> bool:
@@ -397,7 +435,8 @@ class OpenAIProvider(Provider):
                 f"The OpenAI API {where} kept failing (HTTP {status}) after {attempts} attempts. Run again "
                 "later; finished rows are saved."
             )
-        return ProviderError(f"The OpenAI API {where} refused the request (HTTP {status}): {detail}")
+        refused = f"The OpenAI API {where} refused the request (HTTP {status}): {detail}"
+        return rejection(exc, refused) or ProviderError(refused)
 
 
 #: 400 codes that are about what the rows say, not about the request's shape: only those rows fail.

@@ -21,6 +21,11 @@ containing ``REFUSE-ME`` makes every request that holds it a refusal; a row cont
 makes it a 400 ``invalid_prompt``, as OpenAI answers a flagged prompt. ``usage=False`` (``--no-usage``)
 leaves ``usage`` out of every answer, as some compatible servers do. Optional ``rpm``/``tpm`` limits
 answer with the real ``x-ratelimit-*`` headers and 429 + ``retry-after`` when exceeded.
+
+Models (:mod:`sheets_ai.testing._openai_models`): each known model id takes the parameters its family takes
+on the real API (else 400 with ``param`` and ``code``); reasoning models spend reasoning tokens
+(``reasoning_tokens`` per request, or an amount for the effort), counted in ``completion_tokens`` and against
+``max_completion_tokens``. ``extra_models={"gpt-5.9": "o3"}`` serves a new name with a known model's rules.
 """
 
 from __future__ import annotations
@@ -32,14 +37,15 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .. import pricing
 from ..prompts import ParsedRequest, parse_request, render_answer
 from ..tokens import count_tokens
 from ._openai_answers import INVALID_MARK, REFUSE_MARK, expected_answer, overlong, with_control_chars
+from ._openai_models import RULES, Rules, check_request, fit_in_cap, reasoning_spend
+from ._openai_models import known_models as known_model_ids
 from ._openai_wire import Bucket, Reply, duration, error, mask_key
 
 ITEM_FAULTS = ("drop", "duplicate", "invalid", "length", "malformed")
@@ -65,12 +71,17 @@ class FakeOpenAI:
         chaos: float = 0.0,
         seed: int = 0,
         usage: bool = True,
+        reasoning_tokens: int | None = None,
+        extra_models: Mapping[str, str] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.latency, self.retry_after, self.chaos = latency, retry_after, chaos
         self.api_key = api_key
         self.send_usage = usage  # False: answers carry no "usage", like some compatible servers
-        self.models = set(models) if models is not None else set(pricing.known_models())
+        self.reasoning_tokens = reasoning_tokens
+        self.extra_models = dict(extra_models or {})
+        self.models = set(models) if models is not None else set(known_model_ids())
+        self.models |= set(self.extra_models)
         self._requests_bucket = Bucket(rpm, burst_seconds) if rpm else None
         self._tokens_bucket = Bucket(tpm, burst_seconds) if tpm else None
         self._faults: list[str] = []
@@ -171,6 +182,11 @@ class FakeOpenAI:
             )
         model = str(body.get("model", ""))
         record["body"] = body
+        rules = self.rules(model)
+        rejected = check_request(model, rules, body) if rules is not None else None
+        if rejected is not None:
+            record["outcome"] = str(rejected.status)
+            return rejected
         fault = self._next_fault()
         record["outcome"] = fault
         if model not in self.models or fault == "404":
@@ -223,6 +239,10 @@ class FakeOpenAI:
         content, finish, refusal = self._content(request, fault)
         prompt = 3 + sum(3 + count_tokens(str(m.get("content") or "")) for m in messages)
         completion = count_tokens(content or refusal or "")
+        reasoning = reasoning_spend(rules, body, self.reasoning_tokens) if rules is not None else 0
+        if content is not None:
+            content, completion, reasoning, cut = fit_in_cap(content, reasoning, body, count_tokens)
+            finish = "length" if cut else finish
         limited = self._charge(prompt + completion, record)
         if limited is not None:
             return limited
@@ -231,13 +251,18 @@ class FakeOpenAI:
             delay += float(fault.split(":", 1)[1])
         elif fault == "timeout":
             delay += 3600.0
-        record.update(prompt_tokens=prompt, completion_tokens=completion, items=len(request.items))
+        record.update(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            reasoning_tokens=reasoning,
+            items=len(request.items),
+        )
         usage = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
             "prompt_tokens_details": {"cached_tokens": self._cached(messages), "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0},
         }
         message: dict[str, Any] = {
             "role": "assistant",
@@ -257,6 +282,10 @@ class FakeOpenAI:
         if not self.send_usage:
             del completion_body["usage"]
         return Reply(200, completion_body, self._limit_headers(), delay)
+
+    def rules(self, model: str) -> Rules | None:
+        """The parameter rules ``model`` is served with (None: a name given in ``models`` only, unchecked)."""
+        return RULES.get(self.extra_models.get(model, model))
 
     def _content(self, request: ParsedRequest, fault: str) -> tuple[str | None, str, str | None]:
         if fault == "refusal" or any(REFUSE_MARK in text for _, text in request.items):
@@ -399,7 +428,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sheets_ai.testing.openai_server", description=__doc__.split("\n")[0]
     )
@@ -420,12 +449,29 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--retry-after", type=float, default=1.0, help="Seconds in retry-after on 429/503.")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--reasoning-tokens",
+        type=int,
+        help="Reasoning tokens each request to a reasoning model spends (default: an amount per effort).",
+    )
+    parser.add_argument(
+        "--extra-model",
+        action="append",
+        default=[],
+        metavar="NAME=LIKE",
+        help="Serve model NAME with the rules of the known model LIKE, e.g. gpt-5.9=o3 (repeatable).",
+    )
     parser.add_argument("--no-usage", action="store_true", help="Leave 'usage' out of every answer.")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    extra = dict(item.split("=", 1) for item in args.extra_model)
     server = FakeOpenAI(
         args.port, host=args.host, latency=args.latency, rpm=args.rpm, tpm=args.tpm, burst_seconds=args.burst_seconds,
         api_key=args.api_key, retry_after=args.retry_after, chaos=args.chaos, seed=args.seed,
-        usage=not args.no_usage,
+        reasoning_tokens=args.reasoning_tokens, extra_models=extra, usage=not args.no_usage,
     )  # fmt: skip
     server.script(*[f.strip() for f in args.faults.split(",") if f.strip()])
     server.start()
