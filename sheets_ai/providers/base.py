@@ -39,6 +39,18 @@ class Usage:
         self.cost_usd += other.cost_usd
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """What a provider sent over the network during a run (the report's view of the transport)."""
+
+    #: HTTP requests sent, retries included.
+    server_requests: int = 0
+    #: Requests sent again after a failure.
+    retries: int = 0
+    #: Answers of 429.
+    rate_limited: int = 0
+
+
 @dataclass
 class BatchAnswer:
     """Raw answers for a batch, keyed by item id. Missing ids are simply absent."""
@@ -91,6 +103,10 @@ class Provider(ABC):
     def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
         """Predicted usage of one request for these items (no network). Zero for free providers."""
         return Usage(requests=1)
+
+    def traffic(self) -> Traffic:
+        """HTTP requests, retries and 429s so far (none for a provider without a network)."""
+        return Traffic()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
