@@ -21,6 +21,7 @@ from __future__ import annotations
 import email.utils
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +30,11 @@ from typing import Any
 import openai
 from tenacity import RetryCallState
 
+from ..errors import RateLimitError
+from .base import Traffic
 from .limits import parse_duration
+
+LIMITS_URL = "https://platform.openai.com/settings/organization/limits"
 
 _GO_DURATION = r"(?:\d+(?:\.\d+)?(?:ms|h|m|s))+"
 _WORDS = r"\d+(?:\.\d+)?\s*(?:milliseconds?|seconds?|minutes?)"
@@ -94,6 +99,38 @@ def error_text(exc: BaseException) -> str:
 
 def status_of(exc: BaseException | None) -> int | None:
     return exc.status_code if isinstance(exc, openai.APIStatusError) else None
+
+
+def request_too_large(exc: BaseException) -> bool:
+    """OpenAI's 429 "Request too large … on tokens per min": waiting cannot help, only a smaller request."""
+    return status_of(exc) == 429 and "request too large" in error_text(exc).lower()
+
+
+def describe_failure(exc: BaseException, code: str | None = None) -> str:
+    """A failed attempt for the debug log: the status and code, and the server's x-request-id."""
+    if isinstance(exc, openai.APIStatusError):
+        request_id = exc.response.headers.get("x-request-id") or "none"
+        return f"HTTP {exc.status_code}" + (f" {code}" if code else "") + f" (x-request-id {request_id})"
+    return f"{type(exc).__name__} (x-request-id none: no answer)"
+
+
+class TrafficCounter:
+    """Thread-safe counts of HTTP requests sent, retries and 429s, for the report."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._traffic = Traffic()
+
+    def add(self, *, sent: int = 0, retries: int = 0, rate_limited: int = 0) -> None:
+        with self._lock:
+            t = self._traffic
+            self._traffic = Traffic(
+                t.server_requests + sent, t.retries + retries, t.rate_limited + rate_limited
+            )
+
+    def snapshot(self) -> Traffic:
+        with self._lock:
+            return self._traffic
 
 
 @dataclass(frozen=True)
@@ -202,3 +239,29 @@ class RetryPolicy:
 
     def count(self, status: int | None) -> int:
         return sum(1 for s in self.statuses if s == status)
+
+
+def budget_spent_error(
+    exc: BaseException, policy: RetryPolicy, *, where: str, retry_seconds: float, request_timeout: float
+) -> RateLimitError | None:
+    """The retry budget is spent: what happened, for how long, and what to change (None: not ours to say)."""
+    tries, span = len(policy.statuses), f"over {policy.failed_for:.1f}s"
+    budget = f"--retry-seconds {retry_seconds:g}"
+    if status_of(exc) == 429:
+        return RateLimitError(
+            f"Rate limited by the OpenAI API {where}: {policy.count(429)} answers of 429 {span} for one "
+            f"request, and {budget} is spent. Lower --concurrency, --rpm or --tpm, raise --retry-seconds, "
+            f"or check the account's rate limits at {LIMITS_URL}; finished rows are saved."
+        )
+    if isinstance(exc, openai.APITimeoutError):
+        return RateLimitError(
+            f"OpenAI requests {where} timed out ({request_timeout:g}s) {tries} times {span}, and {budget} is "
+            "spent. Run again later, lower --concurrency, or raise --retry-seconds or SHEETS_AI_REQUEST_TIMEOUT; "
+            "finished rows are saved."
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return RateLimitError(
+            f"The OpenAI API {where} kept failing (HTTP {exc.status_code}, {tries} answers {span}), and "
+            f"{budget} is spent. Run again later or raise --retry-seconds; finished rows are saved."
+        )
+    return None

@@ -28,7 +28,7 @@ from ..errors import AuthenticationError, ProviderError, QuotaExhaustedError, Ra
 from ..prompts import build_messages, label_codes, parse_answer, response_format
 from ..tasks import Task
 from ..tokens import count_tokens
-from ._retry import RetryPolicy, error_text
+from ._retry import RetryPolicy, TrafficCounter, budget_spent_error, describe_failure, request_too_large
 from .base import BatchAnswer, BatchItem, Provider, Traffic, Usage
 from .limits import RateLimiter
 
@@ -37,7 +37,6 @@ log = logging.getLogger("sheets_ai")
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BILLING_URL = "https://platform.openai.com/settings/organization/billing"
-LIMITS_URL = "https://platform.openai.com/settings/organization/limits"
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 #: Refill the client-side limiter keeps in hand, so requests it spaced out still find quota at the server.
 LIMIT_MARGIN_SECONDS = 1.0
@@ -75,7 +74,7 @@ class OpenAIProvider(Provider):
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
         self._reached = False  # a request got an HTTP answer: later connection errors are transient
-        self._traffic = Traffic()
+        self._traffic = TrafficCounter()
 
     @property
     def cache_namespace(self) -> str:
@@ -226,15 +225,7 @@ class OpenAIProvider(Provider):
 
     # ------------------------------------------------------------ transport and the retry layer
     def traffic(self) -> Traffic:
-        with self._lock:
-            return self._traffic
-
-    def _count(self, *, sent: int = 0, retries: int = 0, rate_limited: int = 0) -> None:
-        with self._lock:
-            t = self._traffic
-            self._traffic = Traffic(
-                t.server_requests + sent, t.retries + retries, t.rate_limited + rate_limited
-            )
+        return self._traffic.snapshot()
 
     def _retryable(self, exc: BaseException, attempt: int) -> bool:
         if isinstance(exc, openai.APITimeoutError):
@@ -243,30 +234,24 @@ class OpenAIProvider(Provider):
             return self._reached or attempt < 2  # unreachable from the start: say so soon
         if isinstance(exc, openai.APIStatusError):
             if exc.status_code == 429:
-                return _error_code(exc) != "insufficient_quota" and not _too_large(exc)
+                return _error_code(exc) != "insufficient_quota" and not request_too_large(exc)
             return exc.status_code in RETRY_STATUSES or exc.status_code >= 500
         return False
 
     def _on_retry(self, exc: BaseException, attempt: int, wait: float) -> None:
         """Before each retry: count it, pause every worker after a 429, and log it for --debug."""
-        self._count(retries=1)
-        status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
-        if status == 429:
+        self._traffic.add(retries=1)
+        limited = isinstance(exc, openai.APIStatusError) and exc.status_code == 429
+        if limited:
             self.limiter.hold(wait)  # the shared pause: no worker sends before this one retries
-        if isinstance(exc, openai.APIStatusError):
-            code = _error_code(exc)
-            what = f"HTTP {status}" + (f" {code}" if code else "")
-            request_id = exc.response.headers.get("x-request-id") or "none"
-        else:
-            what, request_id = type(exc).__name__, "none (no answer)"
+        code = _error_code(exc) if isinstance(exc, openai.APIStatusError) else None
         log.debug(
-            "retry %d of a request to %s in %.2fs after %s (x-request-id %s)%s",
+            "retry %d of a request to %s in %.2fs after %s%s",
             attempt,
             self.base_url,
             wait,
-            what,
-            request_id,
-            "; every worker paused" if status == 429 else "",
+            describe_failure(exc, code),
+            "; every worker paused" if limited else "",
         )
 
     def retry_policy(self, clock: Any = time.monotonic) -> RetryPolicy:
@@ -287,13 +272,13 @@ class OpenAIProvider(Provider):
             for attempt in retrying:
                 with attempt:
                     self.limiter.acquire(tokens)
-                    self._count(sent=1)
+                    self._traffic.add(sent=1)
                     sent = time.monotonic()
                     try:
                         raw = client.chat.completions.with_raw_response.create(**params)
                     except openai.APIStatusError as exc:
                         self._reached = True
-                        self._count(rate_limited=int(exc.status_code == 429))
+                        self._traffic.add(rate_limited=int(exc.status_code == 429))
                         self.limiter.update(exc.response.headers, age=time.monotonic() - sent)
                         raise
                     self._reached = True
@@ -303,8 +288,15 @@ class OpenAIProvider(Provider):
                     self.limiter.update(raw.headers, age=time.monotonic() - sent, refund=tokens - used)
                     return completion
         except openai.APIError as exc:
-            if policy.gave_up:
-                raise self._gave_up(exc, policy) from None
+            spent = policy.gave_up and budget_spent_error(
+                exc,
+                policy,
+                where=f"at {self.base_url}",
+                retry_seconds=self.config.retry_seconds,
+                request_timeout=self.config.request_timeout,
+            )
+            if spent:
+                raise spent from None
             raise self._translate(exc, retrying.statistics.get("attempt_number", 1)) from None
         raise ProviderError("The OpenAI request was not attempted.")  # pragma: no cover
 
@@ -314,30 +306,6 @@ class OpenAIProvider(Provider):
             return int(completion.usage.total_tokens or 0)
         text = "".join(str(c.message.content or "") for c in completion.choices or [])
         return self.prompt_tokens(params["messages"]) + count_tokens(text)
-
-    def _gave_up(self, exc: openai.APIError, policy: RetryPolicy) -> ProviderError:
-        """The retry budget is spent: say what happened, for how long, and what to change."""
-        where, tries = f"at {self.base_url}", len(policy.statuses)
-        span = f"over {policy.failed_for:.1f}s"
-        budget = f"--retry-seconds {self.config.retry_seconds:g}"
-        if isinstance(exc, openai.APIStatusError) and exc.status_code == 429:
-            return RateLimitError(
-                f"Rate limited by the OpenAI API {where}: {policy.count(429)} answers of 429 {span} for one "
-                f"request, and {budget} is spent. Lower --concurrency, --rpm or --tpm, raise --retry-seconds, "
-                f"or check the account's rate limits at {LIMITS_URL}; finished rows are saved."
-            )
-        if isinstance(exc, openai.APITimeoutError):
-            return RateLimitError(
-                f"OpenAI requests {where} timed out ({self.config.request_timeout:g}s) {tries} times {span}, "
-                f"and {budget} is spent. Run again later, lower --concurrency, raise --retry-seconds or "
-                "SHEETS_AI_REQUEST_TIMEOUT; finished rows are saved."
-            )
-        if isinstance(exc, openai.APIStatusError):
-            return RateLimitError(
-                f"The OpenAI API {where} kept failing (HTTP {exc.status_code}, {tries} answers {span}), and "
-                f"{budget} is spent. Run again later or raise --retry-seconds; finished rows are saved."
-            )
-        return self._translate(exc, tries)
 
     def _scrub(self, text: str) -> str:
         key = self._key()
@@ -377,7 +345,7 @@ class OpenAIProvider(Provider):
                 "OpenAI says this account has run out of quota (429 insufficient_quota); retrying will not help. "
                 f"Add credit or raise the usage limit at {BILLING_URL}, then run the same command again."
             )
-        if status == 429 and _too_large(exc):
+        if status == 429 and request_too_large(exc):
             return ProviderError(
                 f"One request needs more tokens than the account's tokens per minute allow {where} (429: "
                 f"{detail}). Send smaller requests: lower --batch-size or --max-batch-tokens (summaries: "
@@ -403,11 +371,6 @@ def _error_code(exc: openai.APIStatusError) -> str | None:
     body = exc.body if isinstance(exc.body, dict) else {}
     inner = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
     return str(inner.get("code") or inner.get("type") or "") or None
-
-
-def _too_large(exc: openai.APIStatusError) -> bool:
-    """OpenAI's 429 "Request too large … on tokens per min": waiting cannot help, only a smaller request."""
-    return "request too large" in error_text(exc).lower()
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
