@@ -99,10 +99,10 @@ def test_azure_minus_one_headers_do_not_slow_the_limiter() -> None:
 def test_tokens_are_reserved_as_openai_charges_them_so_a_tight_tpm_makes_no_429_storm(work: Path) -> None:
     # A reasoning model asks for max_completion_tokens ~1,000 more than the answer needs; OpenAI counts all
     # of it against tokens/min when the request arrives. A client reserving only the expected answer
-    # sends too much at once and the server refuses it again and again.
-    with FakeOpenAI(tpm=60_000, burst_seconds=5, latency=0.2, retry_after=0.05) as fake:
+    # sends too much at once and the server refuses it again and again (9-10 429s for these 12 requests).
+    with FakeOpenAI(tpm=60_000, burst_seconds=5, latency=1.0, retry_after=0.05) as fake:
         proc, report = run_reviews(
-            work, fake, "--model", "gpt-5-mini", "--batch-size", "5", "--concurrency", "4", "--tpm", "60000"
+            work, fake, "--model", "gpt-5-mini", "--batch-size", "5", "--concurrency", "8", "--tpm", "60000"
         )
         counts = fake.counts()
         served = len(fake.requests)

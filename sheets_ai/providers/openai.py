@@ -39,7 +39,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BILLING_URL = "https://platform.openai.com/settings/organization/billing"
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 #: Refill the client-side limiter keeps in hand, so requests it spaced out still find quota at the server.
-LIMIT_MARGIN_SECONDS = 1.0
+LIMIT_MARGIN_SECONDS = 0.5
 #: Chat format overhead per message and per reply (the cookbook's counting rule for o200k models).
 TOKENS_PER_MESSAGE, TOKENS_PER_REPLY = 3, 3
 

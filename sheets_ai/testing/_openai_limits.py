@@ -61,13 +61,15 @@ class ServerLimits:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ charging
-    def admit(self, model: str, tokens: int) -> tuple[Reply | None, str]:
-        """Charge one request of ``tokens`` (prompt + cap) now, or answer the 429 it gets instead.
+    def admit(self, model: str, tokens: int, arrived: float | None = None) -> tuple[Reply | None, str]:
+        """Charge one request of ``tokens`` (prompt + cap) as of its arrival, or answer the 429 it gets instead.
 
+        ``arrived`` (``time.monotonic()``) is when the request came in: reading and counting it takes this
+        server a moment (the first token count loads the encoding), but OpenAI charges on arrival.
         Returns ``(None, "ok")`` when admitted, else the reply and the outcome to record.
         """
         with self._lock:
-            now = time.monotonic()
+            now = time.monotonic() if arrived is None else arrived
             if self._tokens is not None and tokens > self._tokens.per_minute:
                 limit = int(self._tokens.per_minute)
                 reply = error(

@@ -34,6 +34,9 @@ class Bucket:
         self.level = self.capacity
 
     def refill(self, now: float) -> None:
+        """Refill up to ``now``; a moment before the last refill (requests handled out of order) adds nothing."""
+        if now <= self.stamp:
+            return
         self.level = min(self.capacity, self.level + (now - self.stamp) * self.per_minute / 60.0)
         self.stamp = now
 

@@ -141,16 +141,19 @@ class FakeOpenAI:
 
     def handle(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         record: dict[str, Any] = {"path": path, "time": time.time(), "outcome": "ok"}
+        arrived = time.monotonic()
         with self._lock:
             self.requests.append(record)
             self._request_ids += 1
             record["request_id"] = f"req_fake{self._request_ids:06d}"
-        reply = self._answer(path, headers, raw, record)
+        reply = self._answer(path, headers, raw, record, arrived)
         record["status"] = reply.status
         reply.headers["x-request-id"] = record["request_id"]
         return reply
 
-    def _answer(self, path: str, headers: dict[str, str], raw: bytes, record: dict[str, Any]) -> Reply:
+    def _answer(
+        self, path: str, headers: dict[str, str], raw: bytes, record: dict[str, Any], arrived: float
+    ) -> Reply:
         if not path.rstrip("/").endswith("/chat/completions"):
             record["outcome"] = "404"
             return error(404, f"Unknown path {path}", "invalid_request_error", "unknown_url")
@@ -211,7 +214,7 @@ class FakeOpenAI:
         prompt = 3 + sum(3 + count_tokens(str(m.get("content") or "")) for m in messages)
         completion = count_tokens(content or refusal or "")
         charged = prompt + (completion_cap(body) or completion)  # what OpenAI counts on arrival
-        limited, outcome = self.limits.admit(model, charged)
+        limited, outcome = self.limits.admit(model, charged, arrived)
         if limited is not None:
             record["outcome"] = outcome
             return limited
