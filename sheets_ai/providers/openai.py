@@ -16,7 +16,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import openai
@@ -254,7 +254,7 @@ class OpenAIProvider(Provider):
             "; every worker paused" if limited else "",
         )
 
-    def retry_policy(self, clock: Any = time.monotonic) -> RetryPolicy:
+    def retry_policy(self, clock: Callable[[], float] = time.monotonic) -> RetryPolicy:
         """The retry rule for one request (see :mod:`sheets_ai.providers._retry`)."""
         return RetryPolicy(
             budget_seconds=self.config.retry_seconds,
