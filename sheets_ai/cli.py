@@ -85,6 +85,11 @@ def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--rpm", type=int, help="Requests per minute at most (default 300)."),
         click.option("--tpm", type=int, help="Tokens per minute at most (default 100000)."),
         click.option(
+            "--retry-seconds",
+            type=float,
+            help="Retry a request that failed (429, 5xx, timeout) for at most this long (default 300).",
+        ),
+        click.option(
             "--credentials",
             type=click.Path(dir_okay=False),
             help="Google service-account key file (default: GOOGLE_APPLICATION_CREDENTIALS / ADC).",

@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -95,8 +96,12 @@ class RunConfig(BaseModel):
     rpm: int = Field(300, ge=1)
     tpm: int = Field(100_000, ge=100)
     request_timeout: float = Field(60.0, gt=0)
-    retry_attempts: int = Field(6, ge=1, le=20)
-    retry_max_seconds: float = Field(180.0, gt=0)
+    #: How long a failed request (429, 5xx, timeout) is retried, from its first failure.
+    retry_seconds: float = Field(300.0, gt=0)
+    #: At most this many tries per request; None: only ``retry_seconds`` bounds the retries.
+    retry_attempts: int | None = Field(None, ge=1, le=1000)
+    #: The older name of ``retry_seconds``, still accepted (flags, environment, sheets-ai.toml).
+    retry_max_seconds: float | None = Field(None, gt=0)
     max_cost: float | None = Field(None, ge=0)
     cache: bool = True
     cache_dir: Path | None = None
@@ -119,6 +124,17 @@ class RunConfig(BaseModel):
         return value
 
     _origins: dict[str, Origin] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_retry_name(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and data.get("retry_max_seconds") is not None
+            and "retry_seconds" not in data
+        ):
+            data = {**data, "retry_seconds": data["retry_max_seconds"]}
+        return data
 
     @field_validator("labels", mode="before")
     @classmethod

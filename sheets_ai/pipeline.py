@@ -91,6 +91,9 @@ class _Run:
                 finally:
                     table.close()
         finally:
+            traffic = provider.traffic()
+            report.server_requests = traffic.server_requests
+            report.retries, report.rate_limited = traffic.retries, traffic.rate_limited
             provider.close()
             if self.cache is not None:
                 self.cache.close()

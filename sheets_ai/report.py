@@ -34,6 +34,12 @@ class RunReport:
     rows_remaining: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    #: Every HTTP request the provider sent, retries included (what the server counts).
+    server_requests: int = 0
+    #: Requests sent again after a failure (429, 5xx, timeout): server_requests - requests for a clean run.
+    retries: int = 0
+    #: Answers of 429 (rate limited).
+    rate_limited: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
@@ -117,6 +123,11 @@ class RunReport:
             details.append(
                 f"{self.requests} requests, {self.prompt_tokens}+{self.completion_tokens} tokens{reasoning}, "
                 f"${self.cost_usd:.4f}"
+            )
+        if self.retries or self.rate_limited:
+            details.append(
+                f"{self.server_requests} HTTP requests ({self.retries} retries, "
+                f"{self.rate_limited} answered 429)"
             )
         if self.dry_run:
             details.append(f"{self.batches} batches")

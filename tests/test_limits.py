@@ -45,3 +45,35 @@ def test_retry_after_holds_every_worker() -> None:
     limiter = RateLimiter(rpm=600, tpm=600_000, clock=clock)
     limiter.hold(2.0)
     assert limiter._hold_until == 2.0
+
+
+def test_negative_and_missing_header_values_change_nothing() -> None:
+    # Some Azure OpenAI deployments send -1 for every x-ratelimit-* header.
+    clock = Clock()
+    limiter = RateLimiter(rpm=600, tpm=60_000, clock=clock)
+    before = limiter.snapshot()
+    limiter.update(
+        {
+            f"x-ratelimit-{n}-{k}": "-1"
+            for n in ("limit", "remaining", "reset")
+            for k in ("requests", "tokens")
+        }
+    )
+    limiter.update({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "-1s"})
+    assert limiter.snapshot()["rpm"] == before["rpm"] and limiter.snapshot()["tpm"] == before["tpm"]
+    assert limiter.snapshot()["tokens_available"] == before["tokens_available"]
+    assert limiter.snapshot()["hold_seconds"] == 0
+
+
+def test_remaining_counted_at_arrival_is_aged_to_the_answer() -> None:
+    # The server counted "remaining" when the request arrived, charging its whole output cap; the answer
+    # comes a second later, after a second of refill and with most of the cap given back.
+    clock = Clock()
+    limiter = RateLimiter(rpm=600, tpm=60_000, clock=clock)  # 1,000 tokens/s, 5,000 in the bucket
+    limiter.acquire(3_000)
+    clock.now += 1.0
+    limiter.settle(3_000, 1_000)
+    limiter.update({"x-ratelimit-remaining-tokens": "2000"}, age=1.0, refund=2_000)
+    assert limiter.snapshot()["tokens_available"] == pytest.approx(5_000)
+    limiter.update({"x-ratelimit-remaining-tokens": "2000"})  # a fresh count (a 429) is taken as it is
+    assert limiter.snapshot()["tokens_available"] == pytest.approx(2_000)

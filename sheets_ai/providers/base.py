@@ -44,6 +44,18 @@ class Usage:
         self.reasoning_tokens += other.reasoning_tokens
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """What a provider sent over the network during a run (the report's view of the transport)."""
+
+    #: HTTP requests sent, retries included.
+    server_requests: int = 0
+    #: Requests sent again after a failure.
+    retries: int = 0
+    #: Answers of 429.
+    rate_limited: int = 0
+
+
 @dataclass
 class BatchAnswer:
     """Raw answers for a batch, keyed by item id. Missing ids are simply absent."""
@@ -103,6 +115,10 @@ class Provider(ABC):
     def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
         """The most one request for these items can cost: its prompt plus its whole completion cap."""
         return self.estimate(task, items)
+
+    def traffic(self) -> Traffic:
+        """HTTP requests, retries and 429s so far (none for a provider without a network)."""
+        return Traffic()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -1,8 +1,9 @@
 """The OpenAI provider: the official SDK, chat completions, compact batches, one retry layer.
 
 * The SDK's own retries are off (``max_retries=0``); tenacity is the only retry layer: 408, 409, 429, 5xx,
-  timeouts and connection errors, exponential backoff with jitter, honouring ``retry-after-ms`` /
-  ``retry-after``, bounded by ``retry_attempts`` and ``retry_max_seconds``.
+  timeouts and connection errors, waiting what the server asks (headers, else the "try again in" of a 429)
+  or a jittered exponential backoff, within ``retry_seconds`` per request (:mod:`._retry`). A 429 pauses
+  every worker; the limiter reserves tokens as OpenAI charges them (prompt + the request's output cap).
 * 400, 401, 403, 404 and 429 ``insufficient_quota`` stop at once with a message that says what to do.
 * The key is read from the config or ``OPENAI_API_KEY`` when the first request is made, and is never part
   of a message, a log line or the cache. Which key goes to which server is the key rule in
@@ -14,13 +15,13 @@ from __future__ import annotations
 import logging
 import math
 import os
-import random
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import openai
-from tenacity import RetryCallState, Retrying, stop_after_attempt, stop_before_delay
+from tenacity import Retrying
 
 from .. import models, pricing
 from ..config import RunConfig
@@ -45,7 +46,8 @@ from ..redact import safe_url, scrub
 from ..tasks import Task
 from ..tokens import count_tokens
 from ._adjust import ParamAdjuster, UnsupportedParameterError, rejection
-from .base import BatchAnswer, BatchItem, Provider, Usage
+from ._retry import RetryPolicy, TrafficCounter, budget_spent_error, describe_failure, request_too_large
+from .base import BatchAnswer, BatchItem, Provider, Traffic, Usage
 from .limits import RateLimiter
 
 log = logging.getLogger("sheets_ai")
@@ -54,6 +56,8 @@ DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BILLING_URL = "https://platform.openai.com/settings/organization/billing"
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+#: Refill the client-side limiter keeps in hand, so requests it spaced out still find quota at the server.
+LIMIT_MARGIN_SECONDS = 0.5
 #: Chat format overhead per message and per reply (the cookbook's counting rule for o200k models).
 TOKENS_PER_MESSAGE, TOKENS_PER_REPLY = 3, 3
 
@@ -68,21 +72,6 @@ def missing_key_message() -> str:
         "No OpenAI API key: set OPENAI_API_KEY (e.g. export OPENAI_API_KEY=sk-…) or run offline with "
         "--provider local (sentiment and summarize only)."
     )
-
-
-def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds a server asked us to wait: ``retry-after-ms`` first, then ``retry-after`` (seconds)."""
-    if not headers:
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            continue
-    return None
 
 
 class OpenAIProvider(Provider):
@@ -102,11 +91,12 @@ class OpenAIProvider(Provider):
         forced = {"reasoning_effort"} if config.reasoning_effort is not None else set()
         self.adjuster = ParamAdjuster(self.model, forced=forced, notices=self.notices)
         self.price = pricing.price_for(self.model)
-        self.limiter = RateLimiter(config.rpm, config.tpm)
+        self.limiter = RateLimiter(config.rpm, config.tpm, margin_seconds=LIMIT_MARGIN_SECONDS)
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
         self._reached = False  # a request got an HTTP answer: later connection errors are transient
         self._key_choice: KeyChoice | None = None
+        self._traffic = TrafficCounter()
 
     @property
     def cache_namespace(self) -> str:
@@ -277,8 +267,10 @@ class OpenAIProvider(Provider):
         self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None = None
     ) -> BatchAnswer:
         params = self.request_params(task, items, feedback)
-        expected = self.prompt_tokens(params["messages"]) + self._expected_completion(task, items)
-        completion = self._send(params, expected, lambda: self.request_params(task, items, feedback))
+        # Reserve what OpenAI counts against tokens/min on arrival: the prompt plus the request's output cap.
+        cap = params.get("max_completion_tokens") or params.get("max_tokens")
+        reserve = self.prompt_tokens(params["messages"]) + int(cap or self._max_completion(task, items))
+        completion = self._send(params, reserve, lambda: self.request_params(task, items, feedback))
         usage = self._usage(completion)
         if not completion.choices:
             return BatchAnswer(problems={i.id: "the reply had no choices" for i in items}, usage=usage)
@@ -323,57 +315,88 @@ class OpenAIProvider(Provider):
                 params = rebuild()
 
     # ------------------------------------------------------------ transport and the retry layer
-    def _should_retry(self, state: RetryCallState) -> bool:
-        exc = state.outcome.exception() if state.outcome else None
+    def traffic(self) -> Traffic:
+        return self._traffic.snapshot()
+
+    def _retryable(self, exc: BaseException, attempt: int) -> bool:
         if isinstance(exc, openai.APITimeoutError):
             return True
         if isinstance(exc, openai.APIConnectionError):
-            return self._reached or state.attempt_number < 2  # unreachable from the start: say so soon
+            return self._reached or attempt < 2  # unreachable from the start: say so soon
         if isinstance(exc, openai.APIStatusError):
-            if exc.status_code == 429 and _error_code(exc) == "insufficient_quota":
-                return False
+            if exc.status_code == 429:
+                return _error_code(exc) != "insufficient_quota" and not request_too_large(exc)
             return exc.status_code in RETRY_STATUSES or exc.status_code >= 500
         return False
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else None
-        asked = retry_after_seconds(headers)
-        if asked is not None:
-            if isinstance(exc, openai.APIStatusError) and exc.status_code == 429:
-                self.limiter.hold(asked)
-            return asked
-        base = min(30.0, 0.5 * 2 ** (state.attempt_number - 1))
-        return random.uniform(base / 2, base)
+    def _on_retry(self, exc: BaseException, attempt: int, wait: float) -> None:
+        """Before each retry: count it, pause every worker after a 429, and log it for --debug."""
+        self._traffic.add(retries=1)
+        limited = isinstance(exc, openai.APIStatusError) and exc.status_code == 429
+        if limited:
+            self.limiter.hold(wait)  # the shared pause: no worker sends before this one retries
+        code = _error_code(exc) if isinstance(exc, openai.APIStatusError) else None
+        log.debug(
+            "retry %d of a request to %s in %.2fs after %s%s",
+            attempt,
+            self.base_url,
+            wait,
+            describe_failure(exc, code),
+            "; every worker paused" if limited else "",
+        )
+
+    def retry_policy(self, clock: Callable[[], float] = time.monotonic) -> RetryPolicy:
+        """The retry rule for one request (see :mod:`sheets_ai.providers._retry`)."""
+        return RetryPolicy(
+            budget_seconds=self.config.retry_seconds,
+            max_attempts=self.config.retry_attempts,
+            retryable=self._retryable,
+            on_retry=self._on_retry,
+            clock=clock,
+        )
 
     def _call(self, params: dict[str, Any], tokens: int) -> Any:
         client = self._get_client()
-        retrying = Retrying(
-            retry=self._should_retry,
-            wait=self._wait,
-            stop=stop_after_attempt(self.config.retry_attempts)
-            | stop_before_delay(self.config.retry_max_seconds),
-            reraise=True,
-        )
+        policy = self.retry_policy()
+        retrying = Retrying(**policy.tenacity_kwargs())
         try:
             for attempt in retrying:
                 with attempt:
                     self.limiter.acquire(tokens)
+                    self._traffic.add(sent=1)
+                    sent = time.monotonic()
                     try:
                         raw = client.chat.completions.with_raw_response.create(**params)
                     except openai.APIStatusError as exc:
                         self._reached = True
-                        self.limiter.update(exc.response.headers)
+                        self._traffic.add(rate_limited=int(exc.status_code == 429))
+                        self.limiter.update(exc.response.headers, age=time.monotonic() - sent)
                         raise
                     self._reached = True
                     completion = raw.parse()
-                    if completion.usage is not None:
-                        self.limiter.settle(tokens, completion.usage.total_tokens)
-                    self.limiter.update(raw.headers)
+                    used = self._used_tokens(params, completion)
+                    self.limiter.settle(tokens, used)
+                    self.limiter.update(raw.headers, age=time.monotonic() - sent, refund=tokens - used)
                     return completion
         except openai.APIError as exc:
+            spent = policy.gave_up and budget_spent_error(
+                exc,
+                policy,
+                where=f"at {self.base_url}",
+                retry_seconds=self.config.retry_seconds,
+                request_timeout=self.config.request_timeout,
+            )
+            if spent:
+                raise spent from None
             raise self._translate(exc, retrying.statistics.get("attempt_number", 1)) from None
         raise ProviderError("The OpenAI request was not attempted.")  # pragma: no cover
+
+    def _used_tokens(self, params: Mapping[str, Any], completion: Any) -> int:
+        """Tokens the answer really cost: ``usage``, else our count of the prompt and the answer's text."""
+        if completion.usage is not None:
+            return int(completion.usage.total_tokens or 0)
+        text = "".join(str(c.message.content or "") for c in completion.choices or [])
+        return self.prompt_tokens(params["messages"]) + count_tokens(text)
 
     def _scrub(self, text: str) -> str:
         """The shared redaction (sheets_ai.redact): the key in use, secret variables, URL credentials."""
@@ -425,10 +448,16 @@ class OpenAIProvider(Provider):
                 "OpenAI says this account has run out of quota (429 insufficient_quota); retrying will not help. "
                 f"Add credit or raise the usage limit at {BILLING_URL}, then run the same command again."
             )
+        if status == 429 and request_too_large(exc):
+            return ProviderError(
+                f"One request needs more tokens than the account's tokens per minute allow {where} (429: "
+                f"{detail}). Send smaller requests: lower --batch-size or --max-batch-tokens (summaries: "
+                "--max-chars), or raise the account's limit."
+            )
         if status == 429:
             return RateLimitError(
                 f"Still rate limited by OpenAI {where} after {attempts} attempts. Lower --concurrency, --rpm "
-                "or --tpm, or run again later; finished rows are saved."
+                "or --tpm, raise --retry-seconds, or run again later; finished rows are saved."
             )
         if status in RETRY_STATUSES or status >= 500:
             return RateLimitError(

@@ -74,8 +74,8 @@ class GoogleSheetTable(Table):
         self.spreadsheet_id, gid = parse_source(config.source)
         self.client, self.account_email = make_client(
             config.credentials,
-            attempts=config.retry_attempts,
-            max_seconds=config.retry_max_seconds,
+            attempts=config.retry_attempts or 6,
+            max_seconds=config.retry_seconds,
             timeout=config.request_timeout,
         )
         self.http = self.client.http_client

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 
 def duration(seconds: float) -> str:
-    return f"{round(seconds * 1000)}ms" if seconds < 1 else f"{seconds:.3f}s"
+    """OpenAI's (Go's) way to write a wait: ``6ms``, ``850ms``, ``1.482s``, ``20s``, ``6m0s``."""
+    if seconds < 1:
+        return f"{max(1, round(seconds * 1000))}ms"
+    minutes, rest = divmod(round(seconds, 3), 60)
+    text = f"{rest:.3f}".rstrip("0").rstrip(".") + "s"
+    return f"{int(minutes)}m{text}" if minutes else text
 
 
 def mask_key(key: str) -> str:
@@ -28,6 +34,9 @@ class Bucket:
         self.level = self.capacity
 
     def refill(self, now: float) -> None:
+        """Refill up to ``now``; a moment before the last refill (requests handled out of order) adds nothing."""
+        if now <= self.stamp:
+            return
         self.level = min(self.capacity, self.level + (now - self.stamp) * self.per_minute / 60.0)
         self.stamp = now
 
@@ -42,6 +51,8 @@ class Reply:
     body: dict[str, Any] | str
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: Runs when the answer is about to be sent, after ``delay`` (e.g. refund tokens charged at arrival).
+    after: Callable[[], None] | None = None
 
 
 def error(status: int, message: str, kind: str, code: str | None, retry_after: float | None = None) -> Reply:

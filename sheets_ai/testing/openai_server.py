@@ -20,7 +20,9 @@ a request built by :mod:`sheets_ai.prompts`. Faults (scripted, or at random with
 containing ``REFUSE-ME`` makes every request that holds it a refusal; a row containing ``INVALID-PROMPT``
 makes it a 400 ``invalid_prompt``, as OpenAI answers a flagged prompt. ``usage=False`` (``--no-usage``)
 leaves ``usage`` out of every answer, as some compatible servers do. Optional ``rpm``/``tpm`` limits
-answer with the real ``x-ratelimit-*`` headers and 429 + ``retry-after`` when exceeded.
+charge tokens as OpenAI does (prompt + ``max_tokens`` at arrival, the unused part given back at the answer)
+and answer 429 with "Please try again in …" when exceeded; ``rate_limit_headers`` chooses the headers
+(``normal``, ``none`` or Azure's ``-1``), see :mod:`sheets_ai.testing._openai_limits`.
 
 Models (:mod:`sheets_ai.testing._openai_models`): each known model id takes the parameters its family takes
 on the real API (else 400 with ``param`` and ``code``); reasoning models spend reasoning tokens
@@ -44,9 +46,10 @@ from typing import Any
 from ..prompts import ParsedRequest, parse_request, render_answer
 from ..tokens import count_tokens
 from ._openai_answers import INVALID_MARK, REFUSE_MARK, expected_answer, overlong, with_control_chars
+from ._openai_limits import HEADER_MODES, ServerLimits, completion_cap
 from ._openai_models import RULES, Rules, check_request, fit_in_cap, reasoning_spend
 from ._openai_models import known_models as known_model_ids
-from ._openai_wire import Bucket, Reply, duration, error, mask_key
+from ._openai_wire import Reply, error, mask_key
 
 ITEM_FAULTS = ("drop", "duplicate", "invalid", "length", "malformed")
 TRANSIENT_FAULTS = ("429", "500", "503")
@@ -65,6 +68,7 @@ class FakeOpenAI:
         rpm: int | None = None,
         tpm: int | None = None,
         burst_seconds: float = 60.0,
+        rate_limit_headers: str = "normal",
         api_key: str | None = None,
         models: Iterable[str] | None = None,
         retry_after: float = 0.1,
@@ -82,12 +86,12 @@ class FakeOpenAI:
         self.extra_models = dict(extra_models or {})
         self.models = set(models) if models is not None else set(known_model_ids())
         self.models |= set(self.extra_models)
-        self._requests_bucket = Bucket(rpm, burst_seconds) if rpm else None
-        self._tokens_bucket = Bucket(tpm, burst_seconds) if tpm else None
+        self.limits = ServerLimits(rpm, tpm, burst_seconds=burst_seconds, headers=rate_limit_headers)
         self._faults: list[str] = []
         self._seen_prefixes: set[str] = set()
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
+        self._request_ids = 0
         self._stop = threading.Event()
         self.requests: list[dict[str, Any]] = []
         self._httpd: ThreadingHTTPServer | None = None
@@ -153,13 +157,19 @@ class FakeOpenAI:
 
     def handle(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         record: dict[str, Any] = {"path": path, "time": time.time(), "outcome": "ok"}
+        arrived = time.monotonic()
         with self._lock:
             self.requests.append(record)
-        reply = self._answer(path, headers, raw, record)
+            self._request_ids += 1
+            record["request_id"] = f"req_fake{self._request_ids:06d}"
+        reply = self._answer(path, headers, raw, record, arrived)
         record["status"] = reply.status
+        reply.headers["x-request-id"] = record["request_id"]
         return reply
 
-    def _answer(self, path: str, headers: dict[str, str], raw: bytes, record: dict[str, Any]) -> Reply:
+    def _answer(
+        self, path: str, headers: dict[str, str], raw: bytes, record: dict[str, Any], arrived: float
+    ) -> Reply:
         if not path.split("?", 1)[0].rstrip("/").endswith("/chat/completions"):  # a query is not the path
             record["outcome"] = "404"
             return error(404, f"Unknown path {path}", "invalid_request_error", "unknown_url")
@@ -219,13 +229,7 @@ class FakeOpenAI:
                 self.retry_after if fault != "500" else None,
             )
         if fault == "429":
-            return error(
-                429,
-                "Rate limit reached for requests. Please try again shortly.",
-                "requests",
-                "rate_limit_exceeded",
-                self.retry_after,
-            )
+            return self.limits.scripted_429(model, self.retry_after)
         if any(INVALID_MARK in str(m.get("content") or "") for m in messages):
             record["outcome"] = "invalid_prompt"
             return error(
@@ -243,8 +247,10 @@ class FakeOpenAI:
         if content is not None:
             content, completion, reasoning, cut = fit_in_cap(content, reasoning, body, count_tokens)
             finish = "length" if cut else finish
-        limited = self._charge(prompt + completion, record)
+        charged = prompt + (completion_cap(body) or completion)  # what OpenAI counts on arrival
+        limited, outcome = self.limits.admit(model, charged, arrived)
         if limited is not None:
+            record["outcome"] = outcome
             return limited
         delay = self.latency
         if fault.startswith("slow:"):
@@ -281,7 +287,8 @@ class FakeOpenAI:
         }
         if not self.send_usage:
             del completion_body["usage"]
-        return Reply(200, completion_body, self._limit_headers(), delay)
+        settle = lambda: self.limits.settle(charged, prompt + completion)  # noqa: E731
+        return Reply(200, completion_body, self.limits.headers(), delay, after=settle)
 
     def rules(self, model: str) -> Rules | None:
         """The parameter rules ``model`` is served with (None: a name given in ``models`` only, unchecked)."""
@@ -335,51 +342,6 @@ class FakeOpenAI:
             self._seen_prefixes.add(system)
         return (tokens // 128) * 128 if seen and tokens >= 1024 else 0
 
-    def _charge(self, tokens: int, record: dict[str, Any]) -> Reply | None:
-        with self._lock:
-            now = time.monotonic()
-            waits = []
-            for bucket, amount in ((self._requests_bucket, 1), (self._tokens_bucket, tokens)):
-                if bucket is not None:
-                    bucket.refill(now)
-                    waits.append(bucket.seconds_until(amount))
-            wait = max(waits, default=0.0)
-            if wait > 0:
-                record["outcome"] = "rate_limited"
-                kind = (
-                    "tokens"
-                    if self._tokens_bucket and self._tokens_bucket.seconds_until(tokens) > 0
-                    else "requests"
-                )
-                reply = error(
-                    429,
-                    f"Rate limit reached for {kind}. Please try again in {duration(wait)}.",
-                    kind,
-                    "rate_limit_exceeded",
-                    wait,
-                )
-                reply.headers.update(self._limit_headers_locked())
-                return reply
-            if self._requests_bucket is not None:
-                self._requests_bucket.level -= 1
-            if self._tokens_bucket is not None:
-                self._tokens_bucket.level -= tokens
-        return None
-
-    def _limit_headers(self) -> dict[str, str]:
-        with self._lock:
-            return self._limit_headers_locked()
-
-    def _limit_headers_locked(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        for kind, bucket in (("requests", self._requests_bucket), ("tokens", self._tokens_bucket)):
-            if bucket is None:
-                continue
-            headers[f"x-ratelimit-limit-{kind}"] = str(int(bucket.per_minute))
-            headers[f"x-ratelimit-remaining-{kind}"] = str(max(0, int(bucket.level)))
-            headers[f"x-ratelimit-reset-{kind}"] = duration(bucket.seconds_until(bucket.capacity))
-        return headers
-
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAI
@@ -412,6 +374,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply) -> None:
         if reply.delay:
             self.fake.sleep(reply.delay)
+        if reply.after is not None:
+            reply.after()
         payload = (
             reply.body if isinstance(reply.body, str) else json.dumps(reply.body, ensure_ascii=False)
         ).encode()
@@ -419,7 +383,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
-            self.send_header("x-request-id", f"req_fake{id(reply)}")
+            if "x-request-id" not in reply.headers:
+                self.send_header("x-request-id", "req_fake_get")
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
@@ -439,6 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tpm", type=int, help="Tokens per minute before 429.")
     parser.add_argument(
         "--burst-seconds", type=float, default=60.0, help="How many seconds of quota can be used at once."
+    )
+    parser.add_argument(
+        "--rate-limit-headers",
+        choices=HEADER_MODES,
+        default="normal",
+        help="normal: x-ratelimit-* and retry-after like OpenAI; none: only the 'try again in' text of a "
+        "429; -1: every x-ratelimit-* header is -1 (Azure).",
     )
     parser.add_argument("--api-key", help="Only accept this key (401 for others).")
     parser.add_argument(
@@ -470,7 +442,7 @@ def main(argv: list[str] | None = None) -> None:
     extra = dict(item.split("=", 1) for item in args.extra_model)
     server = FakeOpenAI(
         args.port, host=args.host, latency=args.latency, rpm=args.rpm, tpm=args.tpm, burst_seconds=args.burst_seconds,
-        api_key=args.api_key, retry_after=args.retry_after, chaos=args.chaos, seed=args.seed,
+        rate_limit_headers=args.rate_limit_headers, api_key=args.api_key, retry_after=args.retry_after, chaos=args.chaos, seed=args.seed,
         reasoning_tokens=args.reasoning_tokens, extra_models=extra, usage=not args.no_usage,
     )  # fmt: skip
     server.script(*[f.strip() for f in args.faults.split(",") if f.strip()])
