@@ -13,7 +13,12 @@ or from Python::
         assert len(server.requests) == 3
 
 Answers are deterministic keyword rules (:mod:`sheets_ai.testing._openai_answers`) applied to each row of
-a request built by :mod:`sheets_ai.prompts`. Faults (scripted, or at random with ``chaos``): ``429``,
+a batch request, read with the server's own reading of the protocol (:mod:`._openai_protocol`; the server
+imports nothing of the client). Prompt tokens follow OpenAI's counting rule with the server's own o200k
+tokenizer, the ``response_format`` schema included (:mod:`._openai_tokens`); ``response_format`` is checked
+against OpenAI's strict-schema rules (:mod:`._openai_schema`); an answer longer than ``max_tokens`` /
+``max_completion_tokens`` is cut with ``finish_reason: "length"``. ``compat=`` (``--compat``) turns it into
+a stand-in for a compatible server that ignores or refuses JSON schemas (:mod:`._openai_standins`). Faults (scripted, or at random with ``chaos``): ``429``,
 ``408``, ``500``, ``503``, ``slow:SECONDS``, ``timeout``, ``malformed``, ``drop``, ``duplicate``,
 ``invalid``, ``length``, ``control``, ``refusal``, ``insufficient_quota``, ``401``, ``404``. A row
 containing ``REFUSE-ME`` makes every request that holds it a refusal; a row containing ``INVALID-PROMPT``
@@ -35,10 +40,12 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .. import pricing
-from ..prompts import ParsedRequest, parse_request, render_answer
-from ..tokens import count_tokens
+from . import _openai_tokens as tokens
 from ._openai_answers import INVALID_MARK, REFUSE_MARK, expected_answer, with_control_chars
+from ._openai_catalog import KNOWN_MODELS
+from ._openai_protocol import BatchRequest, read_request, render_json
+from ._openai_schema import response_format_problem
+from ._openai_standins import compat_modes, dress, refusal
 from ._openai_wire import Bucket, Reply, duration, error, mask_key
 
 ITEM_FAULTS = ("drop", "duplicate", "invalid", "length", "malformed")
@@ -64,12 +71,16 @@ class FakeOpenAI:
         chaos: float = 0.0,
         seed: int = 0,
         usage: bool = True,
+        compat: str | Iterable[str] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.latency, self.retry_after, self.chaos = latency, retry_after, chaos
         self.api_key = api_key
         self.send_usage = usage  # False: answers carry no "usage", like some compatible servers
-        self.models = set(models) if models is not None else set(pricing.known_models())
+        self.models = set(models) if models is not None else set(KNOWN_MODELS)
+        self.compat = compat_modes(
+            compat
+        )  # stand-in for a compatible server: fenced, freetext, no-json-schema
         self._requests_bucket = Bucket(rpm, burst_seconds) if rpm else None
         self._tokens_bucket = Bucket(tpm, burst_seconds) if tpm else None
         self._faults: list[str] = []
@@ -103,6 +114,7 @@ class FakeOpenAI:
             return Counter(str(r["outcome"]) for r in self.requests)
 
     def start(self) -> FakeOpenAI:
+        tokens.encoding()  # load the tokenizer now, not inside the first request (it takes a second or two)
         handler = type("Handler", (_Handler,), {"fake": self})
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
@@ -218,10 +230,18 @@ class FakeOpenAI:
                 "invalid_request_error",
                 "invalid_prompt",
             )
-        request = parse_request(messages)
-        content, finish, refusal = self._content(request, fault)
-        prompt = 3 + sum(3 + count_tokens(str(m.get("content") or "")) for m in messages)
-        completion = count_tokens(content or refusal or "")
+        refused = refusal(self.compat, body) or response_format_problem(body)
+        if refused is not None:
+            record["outcome"] = "400"
+            return refused
+        request = read_request(messages)
+        record["rows"] = request.items
+        content, finish, refused_text = self._content(request, fault)
+        prompt = tokens.prompt_tokens(messages, body.get("response_format"))
+        completion = tokens.count(content or refused_text or "")
+        cap = body.get("max_completion_tokens") or body.get("max_tokens")
+        if isinstance(cap, int) and content is not None and completion > cap:  # cut, as the API does
+            content, completion, finish = tokens.cut(content, cap), cap, "length"
         limited = self._charge(prompt + completion, record)
         if limited is not None:
             return limited
@@ -241,7 +261,7 @@ class FakeOpenAI:
         message: dict[str, Any] = {
             "role": "assistant",
             "content": content,
-            "refusal": refusal,
+            "refusal": refused_text,
             "annotations": [],
         }
         completion_body = {
@@ -257,7 +277,7 @@ class FakeOpenAI:
             del completion_body["usage"]
         return Reply(200, completion_body, self._limit_headers(), delay)
 
-    def _content(self, request: ParsedRequest, fault: str) -> tuple[str | None, str, str | None]:
+    def _content(self, request: BatchRequest, fault: str) -> tuple[str | None, str, str | None]:
         if fault == "refusal" or any(REFUSE_MARK in text for _, text in request.items):
             return None, "stop", "I'm sorry, I can't help with that request."
         pairs = [
@@ -283,7 +303,7 @@ class FakeOpenAI:
                 )
         if fault == "control" and request.kind == "text":
             pairs = [(i, with_control_chars(v)) for i, v in pairs]
-        content = render_answer(request, pairs)
+        content = dress(self.compat, render_json(request, pairs), pairs)
         if fault == "malformed":
             return content[: max(1, len(content) // 2)] + "<<garbled", "stop", None
         if fault == "length":
@@ -293,11 +313,11 @@ class FakeOpenAI:
     def _cached(self, messages: list[dict[str, Any]]) -> int:
         """OpenAI-style prompt caching: a repeated system prefix of 1,024+ tokens is cached in 128-token steps."""
         system = str(messages[0].get("content") or "") if messages else ""
-        tokens = count_tokens(system) + 3
+        prefix = tokens.prompt_tokens(messages[:1]) - tokens.REPLY_PRIMING
         with self._lock:
             seen = system in self._seen_prefixes
             self._seen_prefixes.add(system)
-        return (tokens // 128) * 128 if seen and tokens >= 1024 else 0
+        return (prefix // 128) * 128 if seen and prefix >= 1024 else 0
 
     def _charge(self, tokens: int, record: dict[str, Any]) -> Reply | None:
         with self._lock:
@@ -414,11 +434,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after", type=float, default=1.0, help="Seconds in retry-after on 429/503.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-usage", action="store_true", help="Leave 'usage' out of every answer.")
+    parser.add_argument(
+        "--compat",
+        default="",
+        help="Stand in for a compatible server: fenced, freetext, no-json-schema (comma-separated).",
+    )
     args = parser.parse_args(argv)
     server = FakeOpenAI(
         args.port, host=args.host, latency=args.latency, rpm=args.rpm, tpm=args.tpm, burst_seconds=args.burst_seconds,
         api_key=args.api_key, retry_after=args.retry_after, chaos=args.chaos, seed=args.seed,
-        usage=not args.no_usage,
+        usage=not args.no_usage, compat=args.compat or None,
     )  # fmt: skip
     server.script(*[f.strip() for f in args.faults.split(",") if f.strip()])
     server.start()
