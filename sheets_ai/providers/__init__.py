@@ -36,4 +36,4 @@ def get_provider(config: RunConfig, *, notices: list[str] | None = None) -> Prov
         return LocalProvider()
     from .openai import OpenAIProvider
 
-    return OpenAIProvider(config)
+    return OpenAIProvider(config, notices=notices)

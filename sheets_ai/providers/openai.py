@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -33,6 +34,7 @@ from ..errors import (
 from ..prompts import build_messages, label_codes, parse_answer, response_format
 from ..tasks import Task
 from ..tokens import count_tokens
+from ._compat import AnswerFormat, FormatRefusedError, about_response_format
 from .base import BatchAnswer, BatchItem, Provider, Usage
 from .limits import RateLimiter
 
@@ -42,8 +44,12 @@ DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BILLING_URL = "https://platform.openai.com/settings/organization/billing"
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
-#: Chat format overhead per message and per reply (the cookbook's counting rule for o200k models).
+#: Chat format overhead per message (plus its role's tokens) and per reply: the cookbook's counting rule
+#: for o200k models (openai-cookbook, "How to count tokens with tiktoken").
 TOKENS_PER_MESSAGE, TOKENS_PER_REPLY = 3, 3
+#: A json_schema response_format is billed as prompt too: its schema as compact JSON without these keys,
+#: plus SCHEMA_TOKENS (measured against the API in openai/openai-cookbook issue #2140; OpenAI documents none).
+SCHEMA_KEYS_NOT_BILLED, SCHEMA_TOKENS = ("required", "additionalProperties", "$schema"), 9
 
 
 def is_reasoning_model(model: str) -> bool:
@@ -80,7 +86,7 @@ class OpenAIProvider(Provider):
     name = "openai"
     cacheable = True
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, notices: list[str] | None = None) -> None:
         self.config = config
         self.model = config.model or DEFAULT_MODEL
         self.base_url = (config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
@@ -91,6 +97,7 @@ class OpenAIProvider(Provider):
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
         self._reached = False  # a request got an HTTP answer: later connection errors are transient
+        self.answer_format = AnswerFormat(self.base_url, notices)  # json_schema, or json_object once refused
 
     @property
     def cache_namespace(self) -> str:
@@ -176,20 +183,34 @@ class OpenAIProvider(Provider):
         return limit
 
     @staticmethod
-    def prompt_tokens(messages: Sequence[Mapping[str, str]]) -> int:
-        """Exact o200k tokens of the messages plus the chat format's per-message overhead."""
-        return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + count_tokens(m["content"]) for m in messages)
+    def prompt_tokens(
+        messages: Sequence[Mapping[str, str]], response_format: Mapping[str, Any] | None = None
+    ) -> int:
+        """Exact o200k tokens of a request's prompt as OpenAI bills it: per message 3 + its role + its
+        content, 3 for the reply, and a json_schema ``response_format``'s schema (see SCHEMA_TOKENS)."""
+        total = TOKENS_PER_REPLY + sum(
+            TOKENS_PER_MESSAGE + count_tokens(m["role"]) + count_tokens(m["content"]) for m in messages
+        )
+        if response_format and response_format.get("type") == "json_schema":
+            schema = _billed_schema(response_format["json_schema"]["schema"])
+            total += (
+                count_tokens(json.dumps(schema, separators=(",", ":"), ensure_ascii=False)) + SCHEMA_TOKENS
+            )
+        return total
+
+    def _prompt_of(self, task: Task, items: Sequence[BatchItem]) -> int:
+        messages = build_messages(task, [(i.id, i.text) for i in items])
+        return self.prompt_tokens(messages, response_format(task, [i.id for i in items]))
 
     def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
         """The most one request can cost: its prompt plus every output token it allows (reasoning included)."""
-        prompt = self.prompt_tokens(build_messages(task, [(i.id, i.text) for i in items]))
+        prompt = self._prompt_of(task, items)
         completion = self._max_completion(task, items)
         cost = self.price.cost(prompt, completion) if self.price else 0.0
         return Usage(requests=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
 
     def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
-        messages = build_messages(task, [(i.id, i.text) for i in items])
-        prompt = self.prompt_tokens(messages)
+        prompt = self._prompt_of(task, items)
         completion = self._expected_completion(task, items)
         cost = self.price.cost(prompt, completion) if self.price else 0.0
         return Usage(requests=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
@@ -216,23 +237,50 @@ class OpenAIProvider(Provider):
     def run(
         self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None = None
     ) -> BatchAnswer:
-        params = self.request_params(task, items, feedback)
-        expected = self.prompt_tokens(params["messages"]) + self._expected_completion(task, items)
-        completion = self._call(params, expected)
+        spent = Usage()
+        while True:  # a second round only when the answer format changed (at most once per run)
+            params = self.request_params(task, items, feedback)
+            mode = self.answer_format.apply(params)
+            prompt = self.prompt_tokens(params["messages"], params.get("response_format"))
+            try:
+                completion = self._call(params, prompt + self._expected_completion(task, items))
+            except FormatRefusedError as exc:
+                self.answer_format.refused(mode, str(exc))  # switches to json_object, or stops the run
+                continue
+            answer, content, readable = self._answer(task, items, completion)
+            spent.add(answer.usage)
+            spent.reported = spent.reported and answer.usage.reported
+            if readable is False and self.answer_format.unreadable(mode, content):
+                continue  # the first answers hold no JSON: asked again in JSON mode
+            if readable:
+                self.answer_format.answer_read(mode)
+            answer.usage = spent
+            return answer
+
+    def _answer(
+        self, task: Task, items: Sequence[BatchItem], completion: Any
+    ) -> tuple[BatchAnswer, str, bool | None]:
+        """The answer, its text, and whether a JSON object was found in it (None: nothing to read)."""
         usage = self._usage(completion)
         if not completion.choices:
-            return BatchAnswer(problems={i.id: "the reply had no choices" for i in items}, usage=usage)
+            return (
+                BatchAnswer(problems={i.id: "the reply had no choices" for i in items}, usage=usage),
+                "",
+                None,
+            )
         choice = completion.choices[0]
         message = choice.message
         refusal = getattr(message, "refusal", None)
         if refusal:
-            return BatchAnswer(refusal=str(refusal), usage=usage)
+            return BatchAnswer(refusal=str(refusal), usage=usage), "", None
         if choice.finish_reason == "content_filter":
-            return BatchAnswer(refusal="the answer was blocked by the content filter", usage=usage)
+            return BatchAnswer(refusal="the answer was blocked by the content filter", usage=usage), "", None
         if choice.finish_reason == "length":
-            return BatchAnswer(truncated=True, usage=usage)
-        parsed = parse_answer(task, message.content or "", [i.id for i in items])
-        return BatchAnswer(answers=dict(parsed.answers), problems=dict(parsed.problems), usage=usage)
+            return BatchAnswer(truncated=True, usage=usage), "", None
+        content = message.content or ""
+        parsed = parse_answer(task, content, [i.id for i in items])
+        answer = BatchAnswer(answers=dict(parsed.answers), problems=dict(parsed.problems), usage=usage)
+        return answer, content, not parsed.not_json
 
     def _usage(self, completion: Any) -> Usage:
         u = completion.usage
@@ -316,6 +364,8 @@ class OpenAIProvider(Provider):
         if not isinstance(exc, openai.APIStatusError):  # pragma: no cover - e.g. a malformed response body
             return ProviderError(f"Unexpected answer from the OpenAI API {where}: {self._scrub(str(exc))}")
         status, detail = exc.status_code, self._scrub(_error_message(exc))
+        if about_response_format(status, getattr(exc, "param", None), detail) and not _about_content(exc):
+            return FormatRefusedError(detail)
         if status == 400 and _about_content(exc):
             return ContentRejectedError(f"the server refused this row ({_error_code(exc)}): {detail}")
         if status == 401:
@@ -371,6 +421,17 @@ def _error_code(exc: openai.APIStatusError) -> str | None:
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
+    if isinstance(exc.body, str) and exc.body.strip():  # {"error": "text"}, as some compatible servers send
+        return exc.body.strip()[:300]
     body = exc.body if isinstance(exc.body, dict) else {}
     message = body.get("message") if isinstance(body.get("message"), str) else None
     return (message or str(exc))[:300]
+
+
+def _billed_schema(node: Any) -> Any:
+    """The schema as OpenAI bills it: every SCHEMA_KEYS_NOT_BILLED key left out, at any depth."""
+    if isinstance(node, dict):
+        return {k: _billed_schema(v) for k, v in node.items() if k not in SCHEMA_KEYS_NOT_BILLED}
+    if isinstance(node, list):
+        return [_billed_schema(v) for v in node]
+    return node
