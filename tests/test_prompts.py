@@ -54,11 +54,11 @@ def test_response_format_is_strict_and_requires_every_id_for_text_tasks() -> Non
     fmt = prompts.response_format(SUMMARY, ["1", "2", "3"])["json_schema"]
     assert fmt["strict"] is True and fmt["schema"]["required"] == ["1", "2", "3"]
     label = prompts.response_format(SENTIMENT, ["1"])["json_schema"]["schema"]
-    assert label["properties"]["a"]["pattern"] == "^(?:[0-9]+[mnpu])+$"
+    assert label["properties"]["a"]["pattern"] == "^([0-9]+[mnpu])+$"
     many = build_task(build_config({"task": "classify", "labels": ",".join(f"l{i}" for i in range(30))}))
     assert prompts.response_format(many, ["1"])["json_schema"]["schema"]["properties"]["a"][
         "pattern"
-    ].startswith("^(?:[0-9]+(?:aa|ab|")
+    ].startswith("^([0-9]+(?:aa|ab|")
 
 
 def test_classify_codes_are_initials_or_letters() -> None:

@@ -5,7 +5,7 @@ functions can only agree with it. What this module relies on is the wire format 
 (docs/openai.md, *The batch protocol*):
 
 * the **system message** holds the task's instructions, an optional ``Question: <text>`` line, the input
-  rules, and for label tasks a line ``Labels and their codes: p="positive" n="negative" …`` — each code,
+  rules, and for label tasks a line ``Label codes: p="positive" n="negative" …`` — each code,
   ``=``, then the label as a JSON string. A summary's limit is stated as ``at most N characters``.
 * the **last user message** holds the rows, one per line: ``<id> <text>``, where backslashes and line breaks
   inside a text are escaped (``\\\\``, ``\\n``, ``\\r``, ``\\u2028``, ``\\u2029``, ``\\x85``).
@@ -26,7 +26,7 @@ from ._openai_tokens import message_text
 SENTIMENT = ("positive", "negative", "neutral", "mixed")
 _ESCAPED = {"\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\u2028": "\u2028", "\\u2029": "\u2029", "\\x85": "\x85"}
 _ESCAPED_RE = re.compile(r"\\(?:\\|n|r|u2028|u2029|x85)")
-_CODES_PREFIX = "Labels and their codes:"
+_CODES_PREFIX = "Label codes:"
 _CODE_PAIR = re.compile(r'([a-z]+)=("(?:[^"\\]|\\.)*")')
 _LIMIT = re.compile(r"at most (\d+) characters")
 
