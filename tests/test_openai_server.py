@@ -97,7 +97,7 @@ def test_runs_as_a_module_on_a_port() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sheets_ai.testing.openai_server", "--port", str(port)],
+        [sys.executable, "-m", "sheets_ai.testing.openai_server", "--port", str(port), "--compat", "fenced"],
         stdout=subprocess.PIPE, text=True, env={**os.environ},
     )  # fmt: skip
     try:
@@ -112,6 +112,7 @@ def test_runs_as_a_module_on_a_port() -> None:
             except openai.APIConnectionError:
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
+        assert (create(c).choices[0].message.content or "").startswith("```json\n")  # --compat fenced
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -342,3 +343,19 @@ def test_stand_ins_answer_like_compatible_servers() -> None:
         assert reply.choices[0].message.content == '{"a":"1p2n3u"}'
     with pytest.raises(ValueError, match="Unknown compat mode"):
         FakeOpenAI(compat="fenced,xml")
+
+
+def test_after_switching_to_json_mode_the_estimate_still_matches_the_server() -> None:
+    from sheets_ai.providers.base import BatchItem
+    from sheets_ai.providers.openai import OpenAIProvider
+
+    items = [BatchItem(str(i), i, text) for i, (_, text) in enumerate(ROWS, start=1)]
+    with FakeOpenAI(port=0, compat="no-json-schema") as server:
+        notices: list[str] = []
+        config = build_config({"provider": "openai", "base_url": server.url, "api_key": "test"})
+        provider = OpenAIProvider(config, notices=notices)
+        first = provider.run(TASK, items)  # refused, then sent again in JSON mode
+        assert first.answers == {"1": "positive", "2": "negative", "3": "neutral"} and len(notices) == 1
+        assert [r["status"] for r in server.requests] == [400, 200]
+        assert provider.estimate(TASK, items).prompt_tokens == server.requests[-1]["prompt_tokens"]
+        provider.close()

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -33,7 +32,7 @@ from ..errors import (
 )
 from ..prompts import build_messages, label_codes, parse_answer, response_format
 from ..tasks import Task
-from ..tokens import count_tokens
+from ..tokens import chat_prompt_tokens, count_tokens
 from ._compat import AnswerFormat, FormatRefusedError, about_response_format
 from .base import BatchAnswer, BatchItem, Provider, Usage
 from .limits import RateLimiter
@@ -44,12 +43,6 @@ DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BILLING_URL = "https://platform.openai.com/settings/organization/billing"
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
-#: Chat format overhead per message (plus its role's tokens) and per reply: the cookbook's counting rule
-#: for o200k models (openai-cookbook, "How to count tokens with tiktoken").
-TOKENS_PER_MESSAGE, TOKENS_PER_REPLY = 3, 3
-#: A json_schema response_format is billed as prompt too: its schema as compact JSON without these keys,
-#: plus SCHEMA_TOKENS (measured against the API in openai/openai-cookbook issue #2140; OpenAI documents none).
-SCHEMA_KEYS_NOT_BILLED, SCHEMA_TOKENS = ("required", "additionalProperties", "$schema"), 9
 
 
 def is_reasoning_model(model: str) -> bool:
@@ -186,21 +179,17 @@ class OpenAIProvider(Provider):
     def prompt_tokens(
         messages: Sequence[Mapping[str, str]], response_format: Mapping[str, Any] | None = None
     ) -> int:
-        """Exact o200k tokens of a request's prompt as OpenAI bills it: per message 3 + its role + its
-        content, 3 for the reply, and a json_schema ``response_format``'s schema (see SCHEMA_TOKENS)."""
-        total = TOKENS_PER_REPLY + sum(
-            TOKENS_PER_MESSAGE + count_tokens(m["role"]) + count_tokens(m["content"]) for m in messages
-        )
-        if response_format and response_format.get("type") == "json_schema":
-            schema = _billed_schema(response_format["json_schema"]["schema"])
-            total += (
-                count_tokens(json.dumps(schema, separators=(",", ":"), ensure_ascii=False)) + SCHEMA_TOKENS
-            )
-        return total
+        """Exact o200k tokens of a request's prompt as OpenAI bills it (:func:`~sheets_ai.tokens.chat_prompt_tokens`)."""
+        return chat_prompt_tokens(messages, response_format)
 
     def _prompt_of(self, task: Task, items: Sequence[BatchItem]) -> int:
-        messages = build_messages(task, [(i.id, i.text) for i in items])
-        return self.prompt_tokens(messages, response_format(task, [i.id for i in items]))
+        """The prompt tokens of a request for these items, in the run's current answer format."""
+        params: dict[str, Any] = {
+            "messages": build_messages(task, [(i.id, i.text) for i in items]),
+            "response_format": response_format(task, [i.id for i in items]),
+        }
+        self.answer_format.apply(params)
+        return self.prompt_tokens(params["messages"], params["response_format"])
 
     def worst_case(self, task: Task, items: Sequence[BatchItem]) -> Usage:
         """The most one request can cost: its prompt plus every output token it allows (reasoning included)."""
@@ -237,8 +226,10 @@ class OpenAIProvider(Provider):
     def run(
         self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None = None
     ) -> BatchAnswer:
+        # A second request only when the answer format changes under this one (once per run, for the
+        # requests then in flight); both are in the usage returned, which the budget charges.
         spent = Usage()
-        while True:  # a second round only when the answer format changed (at most once per run)
+        while True:
             params = self.request_params(task, items, feedback)
             mode = self.answer_format.apply(params)
             prompt = self.prompt_tokens(params["messages"], params.get("response_format"))
@@ -426,12 +417,3 @@ def _error_message(exc: openai.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     message = body.get("message") if isinstance(body.get("message"), str) else None
     return (message or str(exc))[:300]
-
-
-def _billed_schema(node: Any) -> Any:
-    """The schema as OpenAI bills it: every SCHEMA_KEYS_NOT_BILLED key left out, at any depth."""
-    if isinstance(node, dict):
-        return {k: _billed_schema(v) for k, v in node.items() if k not in SCHEMA_KEYS_NOT_BILLED}
-    if isinstance(node, list):
-        return [_billed_schema(v) for v in node]
-    return node
