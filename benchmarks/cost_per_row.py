@@ -119,7 +119,9 @@ def run_protocol(server: FakeOpenAI, texts: list[str], task: str, **options: obj
 
 
 def chat_tokens(messages: Sequence[str]) -> int:
-    return 3 + sum(3 + count_tokens(m) for m in messages)
+    """A system message then user messages, counted as the fake server counts: 3 + role + content each, +3."""
+    roles = ["system"] + ["user"] * (len(messages) - 1)
+    return 3 + sum(3 + count_tokens(r) + count_tokens(m) for r, m in zip(roles, messages, strict=True))
 
 
 def baseline(texts: list[str], system: str, answer: Callable[[str], str]) -> dict[str, float]:
@@ -211,8 +213,10 @@ def main() -> None:
         f"Corpus: {len(short)} generated short reviews (avg {fl['prompt'] / len(short):.1f} tokens; 10% Japanese) "
         f"and {len(long_)} generated meeting notes (avg {s_fl['prompt'] / len(long_):.0f} tokens). Our rows go "
         "through `OpenAIProvider` and the real SDK to the fake server; tokens are the server's exact o200k counts "
-        "of each request (messages + 3 per message + 3) and answer. Baseline and floor are counted with the "
-        "same rule without sending. Every row got its own expected answer.",
+        "of each request (per message 3 + role + content, 3 for the reply, and the `response_format` schema: "
+        "its compact JSON without `required`/`additionalProperties` + 9, as OpenAI bills it) and answer. "
+        "Baseline (no schema) and floor are counted with the same rule without sending. Every row got its "
+        "own expected answer.",
         "",
         "| run | requests | prompt tok/row | completion tok/row | $ per 1,000 rows | × floor | share of baseline |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -231,7 +235,7 @@ def main() -> None:
     ok = lambda good: "met" if good else "NOT met"  # noqa: E731
     lines += [
         "",
-        f"Targets: sentiment ≤ 1.5× floor → {s_ratio:.2f}× ({ok(s_ratio <= 1.5)}); ≤ 45% of baseline → "
+        f"Targets: sentiment ≤ 1.5× floor → {s_ratio:.3f}× ({ok(s_ratio <= 1.5)}); ≤ 45% of baseline → "
         f"{s_share:.0%} ({ok(s_share <= 0.45)}); summaries ≤ 1.15× floor → {m_ratio:.2f}× ({ok(m_ratio <= 1.15)}).",
         "",
         f"Answer shapes for the same {len(short)} sentiment answers at {default_batch} rows per request "

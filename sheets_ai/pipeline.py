@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from .breaker import Breaker
 from .budget import Budget
 from .cache import ResultCache, cache_key
 from .config import RunConfig
@@ -62,6 +63,7 @@ class _Run:
         self.cache: ResultCache | None = None
         self.cache_keys: dict[int, str] = {}
         self.budget = Budget(config.max_cost)
+        self.breaker = Breaker()
         self._budget_left: int | None = None
         self.signals = StopSignals()
 
@@ -281,7 +283,11 @@ class _Run:
                     else:
                         answer.usage = self.budget.settle(worst, answer.usage)
                         self.usage.add(answer.usage)
-                        follow_up = self._record(judge(self.task, job, answer))
+                        verdict = judge(self.task, job, answer)
+                        follow_up = self._record(verdict)
+                        if (tripped := self.breaker.observe(verdict)) is not None and stop_error is None:
+                            stop_error = tripped  # requests keep failing alike: stop, do not go row by row
+                            queue.clear()
                     if stop_error is None:
                         queue.extendleft(reversed(follow_up))
                     self._tick()

@@ -34,6 +34,9 @@ class Verdict:
     done: dict[int, tuple[str, object]] = field(default_factory=dict)  # row -> (value, raw answer)
     failed: dict[int, str] = field(default_factory=dict)  # row -> reason
     follow_up: list[Job] = field(default_factory=list)
+    #: Set when no row was done and every row's answer was bad for this one reason (the request "failed
+    #: alike"; the circuit breaker in :mod:`sheets_ai.breaker` counts these). Refusals are row-specific.
+    alike: str | None = None
 
 
 def items_for(rows: Sequence[PlannedRow]) -> list[BatchItem]:
@@ -74,6 +77,8 @@ def judge(task: Task, job: Job, answer: BatchAnswer) -> Verdict:
         bad[p.row] = problem or "invalid answer"
     if not bad:
         return verdict
+    if not verdict.done and answer.refusal is None and len(set(bad.values())) == 1:
+        verdict.alike = next(iter(bad.values()))
     retry = [p for p in rows if p.row in bad]
     if answer.refusal is not None or (job.level == SINGLE and job.tries >= SINGLE_TRIES):
         verdict.failed.update(bad)

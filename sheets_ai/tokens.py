@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
+from typing import Any
 
 log = logging.getLogger("sheets_ai")
 
@@ -93,3 +95,33 @@ def truncate_to_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
         else:
             hi = mid - 1
     return text[:lo], True
+
+
+#: Chat format overhead per message (plus its role's tokens) and per reply: the cookbook's counting rule
+#: for o200k models (openai-cookbook, "How to count tokens with tiktoken").
+TOKENS_PER_MESSAGE, TOKENS_PER_REPLY = 3, 3
+#: A json_schema response_format is billed as prompt too: its schema as compact JSON without these keys,
+#: plus SCHEMA_TOKENS (measured against the API in openai/openai-cookbook issue #2140; OpenAI documents none).
+SCHEMA_KEYS_NOT_BILLED, SCHEMA_TOKENS = ("required", "additionalProperties", "$schema"), 9
+
+
+def _billed_schema(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _billed_schema(v) for k, v in node.items() if k not in SCHEMA_KEYS_NOT_BILLED}
+    if isinstance(node, list):
+        return [_billed_schema(v) for v in node]
+    return node
+
+
+def chat_prompt_tokens(
+    messages: Sequence[Mapping[str, str]], response_format: Mapping[str, Any] | None = None
+) -> int:
+    """A chat request's prompt tokens as OpenAI bills them: per message 3 + its role + its content, 3 for
+    the reply, and for a ``json_schema`` response format its schema (see SCHEMA_TOKENS)."""
+    total = TOKENS_PER_REPLY + sum(
+        TOKENS_PER_MESSAGE + count_tokens(m["role"]) + count_tokens(m["content"]) for m in messages
+    )
+    if response_format and response_format.get("type") == "json_schema":
+        schema = _billed_schema(response_format["json_schema"]["schema"])
+        total += count_tokens(json.dumps(schema, separators=(",", ":"), ensure_ascii=False)) + SCHEMA_TOKENS
+    return total

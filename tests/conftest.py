@@ -137,11 +137,11 @@ def openai_args(server: FakeOpenAI) -> tuple[str, ...]:
 
 
 def sent_rows(server: FakeOpenAI) -> list[list[str]]:
-    """The row texts each answered chat-completions request carried, in arrival order."""
-    from sheets_ai.prompts import parse_request
+    """The row texts each chat-completions request carried, in arrival order (read by the server's own reader)."""
+    from sheets_ai.testing._openai_protocol import read_request
 
     return [
-        [text for _, text in parse_request(r["body"]["messages"]).items]
+        [text for _, text in read_request(r["body"]["messages"]).items]
         for r in list(server.requests)
         if "body" in r
     ]

@@ -44,8 +44,9 @@ from ..keys import (
 from ..prompts import build_messages, label_codes, parse_answer, response_format
 from ..redact import safe_url, scrub
 from ..tasks import Task
-from ..tokens import count_tokens
+from ..tokens import chat_prompt_tokens, count_tokens
 from ._adjust import ParamAdjuster, UnsupportedParameterError, rejection
+from ._compat import AnswerFormat, FormatRefusedError, about_response_format
 from ._retry import RetryPolicy, TrafficCounter, budget_spent_error, describe_failure, request_too_large
 from .base import BatchAnswer, BatchItem, Provider, Traffic, Usage
 from .limits import RateLimiter
@@ -58,8 +59,6 @@ BILLING_URL = "https://platform.openai.com/settings/organization/billing"
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 #: Refill the client-side limiter keeps in hand, so requests it spaced out still find quota at the server.
 LIMIT_MARGIN_SECONDS = 0.5
-#: Chat format overhead per message and per reply (the cookbook's counting rule for o200k models).
-TOKENS_PER_MESSAGE, TOKENS_PER_REPLY = 3, 3
 
 
 def is_reasoning_model(model: str) -> bool:
@@ -97,6 +96,9 @@ class OpenAIProvider(Provider):
         self._reached = False  # a request got an HTTP answer: later connection errors are transient
         self._key_choice: KeyChoice | None = None
         self._traffic = TrafficCounter()
+        self.answer_format = AnswerFormat(
+            self.base_url, self.notices
+        )  # json_schema, or json_object once refused
 
     @property
     def cache_namespace(self) -> str:
@@ -226,9 +228,20 @@ class OpenAIProvider(Provider):
         return self.caps.reasoning_headroom(sent)
 
     @staticmethod
-    def prompt_tokens(messages: Sequence[Mapping[str, str]]) -> int:
-        """Exact o200k tokens of the messages plus the chat format's per-message overhead."""
-        return TOKENS_PER_REPLY + sum(TOKENS_PER_MESSAGE + count_tokens(m["content"]) for m in messages)
+    def prompt_tokens(
+        messages: Sequence[Mapping[str, str]], response_format: Mapping[str, Any] | None = None
+    ) -> int:
+        """Exact o200k tokens of a request's prompt as OpenAI bills it (:func:`~sheets_ai.tokens.chat_prompt_tokens`)."""
+        return chat_prompt_tokens(messages, response_format)
+
+    def _prompt_of(self, task: Task, items: Sequence[BatchItem]) -> int:
+        """The prompt tokens of a request for these items, in the run's current answer format."""
+        params: dict[str, Any] = {
+            "messages": build_messages(task, [(i.id, i.text) for i in items]),
+            "response_format": response_format(task, [i.id for i in items]),
+        }
+        self.answer_format.apply(params)
+        return self.prompt_tokens(params["messages"], params["response_format"])
 
     def estimate(self, task: Task, items: Sequence[BatchItem]) -> Usage:
         return self._priced(task, items, self._expected_completion(task, items))
@@ -238,7 +251,7 @@ class OpenAIProvider(Provider):
         return self._priced(task, items, self._max_completion(task, items))
 
     def _priced(self, task: Task, items: Sequence[BatchItem], completion: int) -> Usage:
-        prompt = self.prompt_tokens(build_messages(task, [(i.id, i.text) for i in items]))
+        prompt = self._prompt_of(task, items)
         cost = self.price.cost(prompt, completion) if self.price else 0.0
         return Usage(requests=1, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost)
 
@@ -266,25 +279,62 @@ class OpenAIProvider(Provider):
     def run(
         self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None = None
     ) -> BatchAnswer:
+        # A second request only when the answer format changes under this one (once per run, for the
+        # requests then in flight); both are in the usage returned, which the budget charges.
+        spent = Usage()
+        while True:
+            params, mode = self._formatted(task, items, feedback)
+            # Reserve what OpenAI counts against tokens/min on arrival: the prompt plus the request's output cap.
+            cap = params.get("max_completion_tokens") or params.get("max_tokens")
+            reserve = self.prompt_tokens(params["messages"], params.get("response_format")) + int(
+                cap or self._max_completion(task, items)
+            )
+            try:
+                completion = self._send(params, reserve, lambda: self._formatted(task, items, feedback)[0])
+            except FormatRefusedError as exc:
+                self.answer_format.refused(mode, str(exc))  # switches to json_object, or stops the run
+                continue
+            answer, content, readable = self._answer(task, items, completion)
+            spent.add(answer.usage)
+            spent.reported = spent.reported and answer.usage.reported
+            if readable is False and self.answer_format.unreadable(mode, content):
+                continue  # the first answers hold no JSON: asked again in JSON mode
+            if readable:
+                self.answer_format.answer_read(mode)
+            answer.usage = spent
+            return answer
+
+    def _formatted(
+        self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None
+    ) -> tuple[dict[str, Any], str]:
+        """``request_params`` in the run's answer format, and that format's name."""
         params = self.request_params(task, items, feedback)
-        # Reserve what OpenAI counts against tokens/min on arrival: the prompt plus the request's output cap.
-        cap = params.get("max_completion_tokens") or params.get("max_tokens")
-        reserve = self.prompt_tokens(params["messages"]) + int(cap or self._max_completion(task, items))
-        completion = self._send(params, reserve, lambda: self.request_params(task, items, feedback))
+        return params, self.answer_format.apply(params)
+
+    def _answer(
+        self, task: Task, items: Sequence[BatchItem], completion: Any
+    ) -> tuple[BatchAnswer, str, bool | None]:
+        """The answer, its text, and whether a JSON object was found in it (None: nothing to read)."""
         usage = self._usage(completion)
         if not completion.choices:
-            return BatchAnswer(problems={i.id: "the reply had no choices" for i in items}, usage=usage)
+            return (
+                BatchAnswer(problems={i.id: "the reply had no choices" for i in items}, usage=usage),
+                "",
+                None,
+            )
         choice = completion.choices[0]
         message = choice.message
         refusal = getattr(message, "refusal", None)
         if refusal:
-            return BatchAnswer(refusal=str(refusal), usage=usage)
+            return BatchAnswer(refusal=str(refusal), usage=usage), "", None
         if choice.finish_reason == "content_filter":
-            return BatchAnswer(refusal="the answer was blocked by the content filter", usage=usage)
+            return BatchAnswer(refusal="the answer was blocked by the content filter", usage=usage), "", None
         if choice.finish_reason == "length":
-            return BatchAnswer(truncated=True, usage=usage)
-        parsed = parse_answer(task, message.content or "", [i.id for i in items])
-        return BatchAnswer(answers=dict(parsed.answers), problems=dict(parsed.problems), usage=usage)
+            return BatchAnswer(truncated=True, usage=usage), "", None
+        content = message.content or ""
+        parsed = parse_answer(task, content, [i.id for i in items])
+        answer = BatchAnswer(answers=dict(parsed.answers), problems=dict(parsed.problems), usage=usage)
+        return answer, content, not parsed.not_json
 
     def _usage(self, completion: Any) -> Usage:
         u = completion.usage
@@ -396,7 +446,7 @@ class OpenAIProvider(Provider):
         if completion.usage is not None:
             return int(completion.usage.total_tokens or 0)
         text = "".join(str(c.message.content or "") for c in completion.choices or [])
-        return self.prompt_tokens(params["messages"]) + count_tokens(text)
+        return self.prompt_tokens(params["messages"], params.get("response_format")) + count_tokens(text)
 
     def _scrub(self, text: str) -> str:
         """The shared redaction (sheets_ai.redact): the key in use, secret variables, URL credentials."""
@@ -417,6 +467,8 @@ class OpenAIProvider(Provider):
         if not isinstance(exc, openai.APIStatusError):  # pragma: no cover - e.g. a malformed response body
             return ProviderError(f"Unexpected answer from the OpenAI API {where}: {self._scrub(str(exc))}")
         status, detail = exc.status_code, self._scrub(_error_message(exc))
+        if about_response_format(status, getattr(exc, "param", None), detail) and not _about_content(exc):
+            return FormatRefusedError(detail)
         if status == 400 and _about_content(exc):
             return ContentRejectedError(f"the server refused this row ({_error_code(exc)}): {detail}")
         if status == 401:
@@ -489,6 +541,8 @@ def _error_code(exc: openai.APIStatusError) -> str | None:
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
+    if isinstance(exc.body, str) and exc.body.strip():  # {"error": "text"}, as some compatible servers send
+        return exc.body.strip()[:300]
     body = exc.body if isinstance(exc.body, dict) else {}
     message = body.get("message") if isinstance(body.get("message"), str) else None
     return scrub(message or str(exc))[:300]  # scrub before cutting: half a key is not caught afterwards

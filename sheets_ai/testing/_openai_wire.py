@@ -55,10 +55,18 @@ class Reply:
     after: Callable[[], None] | None = None
 
 
-def error(status: int, message: str, kind: str, code: str | None, retry_after: float | None = None) -> Reply:
+def error(
+    status: int,
+    message: str,
+    kind: str,
+    code: str | None,
+    retry_after: float | None = None,
+    *,
+    param: str | None = None,
+) -> Reply:
     headers: dict[str, str] = {}
     if retry_after is not None:
         headers["retry-after-ms"] = str(round(retry_after * 1000))
         headers["retry-after"] = str(max(1, round(retry_after)))
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     return Reply(status, body, headers)

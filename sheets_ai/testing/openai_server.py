@@ -13,7 +13,12 @@ or from Python::
         assert len(server.requests) == 3
 
 Answers are deterministic keyword rules (:mod:`sheets_ai.testing._openai_answers`) applied to each row of
-a request built by :mod:`sheets_ai.prompts`. Faults (scripted, or at random with ``chaos``): ``429``,
+a batch request, read with the server's own reading of the protocol (:mod:`._openai_protocol`; the server
+imports nothing of the client). Prompt tokens follow OpenAI's counting rule with the server's own o200k
+tokenizer, the ``response_format`` schema included (:mod:`._openai_tokens`); ``response_format`` is checked
+against OpenAI's strict-schema rules (:mod:`._openai_schema`); an answer longer than ``max_tokens`` /
+``max_completion_tokens`` is cut with ``finish_reason: "length"``. ``compat=`` (``--compat``) turns it into
+a stand-in for a compatible server that ignores or refuses JSON schemas (:mod:`._openai_standins`). Faults (scripted, or at random with ``chaos``): ``429``,
 ``408``, ``500``, ``503``, ``slow:SECONDS``, ``timeout``, ``malformed``, ``drop``, ``duplicate``,
 ``invalid``, ``length``, ``control``, ``refusal``, ``insufficient_quota``, ``401``, ``404``,
 ``long:FACTOR`` or ``long:LOW-HIGH@SHARE`` (summaries longer than the request asks for). A row
@@ -43,12 +48,14 @@ from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..prompts import ParsedRequest, parse_request, render_answer
-from ..tokens import count_tokens
+from . import _openai_tokens as tokens
 from ._openai_answers import INVALID_MARK, REFUSE_MARK, expected_answer, overlong, with_control_chars
 from ._openai_limits import HEADER_MODES, ServerLimits, completion_cap
 from ._openai_models import RULES, Rules, check_request, fit_in_cap, reasoning_spend
 from ._openai_models import known_models as known_model_ids
+from ._openai_protocol import BatchRequest, read_request, render_json
+from ._openai_schema import response_format_problem
+from ._openai_standins import compat_modes, dress, refusal
 from ._openai_wire import Reply, error, mask_key
 
 ITEM_FAULTS = ("drop", "duplicate", "invalid", "length", "malformed")
@@ -77,6 +84,7 @@ class FakeOpenAI:
         usage: bool = True,
         reasoning_tokens: int | None = None,
         extra_models: Mapping[str, str] | None = None,
+        compat: str | Iterable[str] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.latency, self.retry_after, self.chaos = latency, retry_after, chaos
@@ -87,6 +95,8 @@ class FakeOpenAI:
         self.models = set(models) if models is not None else set(known_model_ids())
         self.models |= set(self.extra_models)
         self.limits = ServerLimits(rpm, tpm, burst_seconds=burst_seconds, headers=rate_limit_headers)
+        # A stand-in for a compatible server: fenced, freetext, no-json-schema (see _openai_standins).
+        self.compat = compat_modes(compat)
         self._faults: list[str] = []
         self._seen_prefixes: set[str] = set()
         self._lock = threading.Lock()
@@ -119,6 +129,7 @@ class FakeOpenAI:
             return Counter(str(r["outcome"]) for r in self.requests)
 
     def start(self) -> FakeOpenAI:
+        tokens.encoding()  # load the tokenizer now, not inside the first request (it takes a second or two)
         handler = type("Handler", (_Handler,), {"fake": self})
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
@@ -239,13 +250,20 @@ class FakeOpenAI:
                 "invalid_request_error",
                 "invalid_prompt",
             )
-        request = parse_request(messages)
-        content, finish, refusal = self._content(request, fault)
-        prompt = 3 + sum(3 + count_tokens(str(m.get("content") or "")) for m in messages)
-        completion = count_tokens(content or refusal or "")
+        refused = refusal(self.compat, body) or response_format_problem(body)
+        if refused is not None:
+            record["outcome"] = "400"
+            return refused
+        request = read_request(messages)
+        record["rows"] = request.items
+        content, finish, refused_text = self._content(request, fault)
+        prompt = tokens.prompt_tokens(messages, body.get("response_format"))
+        completion = tokens.count(content or refused_text or "")
         reasoning = reasoning_spend(rules, body, self.reasoning_tokens) if rules is not None else 0
-        if content is not None:
-            content, completion, reasoning, cut = fit_in_cap(content, reasoning, body, count_tokens)
+        if (
+            content is not None
+        ):  # reasoning first, then the answer, within the output cap (cut as the API does)
+            content, completion, reasoning, cut = fit_in_cap(content, reasoning, body, tokens.count)
             finish = "length" if cut else finish
         charged = prompt + (completion_cap(body) or completion)  # what OpenAI counts on arrival
         limited, outcome = self.limits.admit(model, charged, arrived)
@@ -273,7 +291,7 @@ class FakeOpenAI:
         message: dict[str, Any] = {
             "role": "assistant",
             "content": content,
-            "refusal": refusal,
+            "refusal": refused_text,
             "annotations": [],
         }
         completion_body = {
@@ -294,7 +312,7 @@ class FakeOpenAI:
         """The parameter rules ``model`` is served with (None: a name given in ``models`` only, unchecked)."""
         return RULES.get(self.extra_models.get(model, model))
 
-    def _content(self, request: ParsedRequest, fault: str) -> tuple[str | None, str, str | None]:
+    def _content(self, request: BatchRequest, fault: str) -> tuple[str | None, str, str | None]:
         if fault == "refusal" or any(REFUSE_MARK in text for _, text in request.items):
             return None, "stop", "I'm sorry, I can't help with that request."
         pairs = [
@@ -326,7 +344,7 @@ class FakeOpenAI:
                 )
         if fault == "control" and request.kind == "text":
             pairs = [(i, with_control_chars(v)) for i, v in pairs]
-        content = render_answer(request, pairs)
+        content = dress(self.compat, render_json(request, pairs), pairs)
         if fault == "malformed":
             return content[: max(1, len(content) // 2)] + "<<garbled", "stop", None
         if fault == "length":
@@ -336,11 +354,11 @@ class FakeOpenAI:
     def _cached(self, messages: list[dict[str, Any]]) -> int:
         """OpenAI-style prompt caching: a repeated system prefix of 1,024+ tokens is cached in 128-token steps."""
         system = str(messages[0].get("content") or "") if messages else ""
-        tokens = count_tokens(system) + 3
+        prefix = tokens.prompt_tokens(messages[:1]) - tokens.REPLY_PRIMING
         with self._lock:
             seen = system in self._seen_prefixes
             self._seen_prefixes.add(system)
-        return (tokens // 128) * 128 if seen and tokens >= 1024 else 0
+        return (prefix // 128) * 128 if seen and prefix >= 1024 else 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -434,6 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Serve model NAME with the rules of the known model LIKE, e.g. gpt-5.9=o3 (repeatable).",
     )
     parser.add_argument("--no-usage", action="store_true", help="Leave 'usage' out of every answer.")
+    parser.add_argument(
+        "--compat",
+        default="",
+        help="Stand in for a compatible server: fenced, freetext, no-json-schema (comma-separated).",
+    )
     return parser
 
 
@@ -443,7 +466,7 @@ def main(argv: list[str] | None = None) -> None:
     server = FakeOpenAI(
         args.port, host=args.host, latency=args.latency, rpm=args.rpm, tpm=args.tpm, burst_seconds=args.burst_seconds,
         rate_limit_headers=args.rate_limit_headers, api_key=args.api_key, retry_after=args.retry_after, chaos=args.chaos, seed=args.seed,
-        reasoning_tokens=args.reasoning_tokens, extra_models=extra, usage=not args.no_usage,
+        reasoning_tokens=args.reasoning_tokens, extra_models=extra, usage=not args.no_usage, compat=args.compat or None,
     )  # fmt: skip
     server.script(*[f.strip() for f in args.faults.split(",") if f.strip()])
     server.start()

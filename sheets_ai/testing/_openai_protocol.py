@@ -1,0 +1,121 @@
+"""The server side of sheets-ai's batch protocol, written from the protocol's description, not its code.
+
+The fake server must not share the client's parser: an emulator that reads requests with the client's own
+functions can only agree with it. What this module relies on is the wire format as the prompts state it
+(docs/openai.md, *The batch protocol*):
+
+* the **system message** holds the task's instructions, an optional ``Question: <text>`` line, the input
+  rules, and for label tasks a line ``Label codes: p="positive" n="negative" …`` — each code,
+  ``=``, then the label as a JSON string. A summary's limit is stated as ``at most N characters``.
+* the **last user message** holds the rows, one per line: ``<id> <text>``, where backslashes and line breaks
+  inside a text are escaped (``\\\\``, ``\\n``, ``\\r``, ``\\u2028``, ``\\u2029``, ``\\x85``).
+* an earlier user message (a re-ask) starts with one line of explanation, then ``<id>: <reason>`` lines.
+* the **answer**: label tasks ``{"a":"1p2n3u"}`` (each id, then its code); text tasks ``{"1":"…","2":"…"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._openai_tokens import message_text
+
+SENTIMENT = ("positive", "negative", "neutral", "mixed")
+_ESCAPED = {"\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\u2028": "\u2028", "\\u2029": "\u2029", "\\x85": "\x85"}
+_ESCAPED_RE = re.compile(r"\\(?:\\|n|r|u2028|u2029|x85)")
+_CODES_PREFIX = "Label codes:"
+_CODE_PAIR = re.compile(r'([a-z]+)=("(?:[^"\\]|\\.)*")')
+_LIMIT = re.compile(r"at most (\d+) characters")
+
+
+@dataclass
+class BatchRequest:
+    """What the server understands of one batch request."""
+
+    task: str  # sentiment, classify, summarize, extract
+    labels: list[str] = field(default_factory=list)
+    codes: dict[str, str] = field(default_factory=dict)  # label -> code
+    max_chars: int | None = None
+    question: str | None = None
+    items: list[tuple[str, str]] = field(default_factory=list)
+    feedback: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "labels" if self.codes else "text"
+
+
+def unescape(text: str) -> str:
+    return _ESCAPED_RE.sub(lambda m: _ESCAPED[m.group(0)], text)
+
+
+def _codes(system: str) -> dict[str, str]:
+    """label -> code from the codes line; labels quoted as JSON strings (an older client wrote them bare,
+    which only works for one-word labels: read that too, word by word, as a model would have to)."""
+    codes: dict[str, str] = {}
+    for line in system.split("\n"):
+        if not line.startswith(_CODES_PREFIX):
+            continue
+        pairs = line[len(_CODES_PREFIX) :]
+        for code, quoted in _CODE_PAIR.findall(pairs):
+            try:
+                label = json.loads(quoted)
+            except ValueError:
+                continue
+            if isinstance(label, str):
+                codes[label] = code
+        if not codes:
+            for word in pairs.split():
+                code, _, label = word.partition("=")
+                codes[unescape(label)] = code
+    return codes
+
+
+def read_request(messages: Sequence[Mapping[str, Any]]) -> BatchRequest:
+    """Read a batch request back into its parts (unknown shapes give an empty batch, not an error)."""
+    systems = [message_text(m) for m in messages if m.get("role") in ("system", "developer")]
+    system = systems[0] if systems else ""
+    users = [message_text(m) for m in messages if m.get("role") == "user"]
+    items = []
+    if users and users[-1]:
+        for line in users[-1].split("\n"):
+            item_id, _, text = line.partition(" ")
+            items.append((item_id, unescape(text)))
+    feedback: dict[str, str] = {}
+    for block in users[:-1]:
+        for line in block.split("\n")[1:]:
+            item_id, _, reason = line.partition(": ")
+            feedback[item_id] = unescape(reason)
+    codes = _codes(system)
+    question = next((unescape(x[10:]) for x in system.split("\n") if x.startswith("Question: ")), None)
+    limit = _LIMIT.search(system)
+    if codes:
+        task = "sentiment" if tuple(codes) == SENTIMENT else "classify"
+    else:
+        task = "extract" if question else "summarize"
+    return BatchRequest(
+        task=task,
+        labels=list(codes),
+        codes=codes,
+        max_chars=int(limit.group(1)) if limit else None,
+        question=question,
+        items=items,
+        feedback=feedback,
+    )
+
+
+def render_json(request: BatchRequest, pairs: Sequence[tuple[str, str]]) -> str:
+    """The answer in the protocol's JSON shape; duplicates and gaps pass through as given."""
+    if request.kind == "labels":
+        body = "".join(f"{i}{request.codes.get(v, v)}" for i, v in pairs)
+        return json.dumps({"a": body}, separators=(",", ":"))
+    inner = ",".join(f"{json.dumps(i)}:{json.dumps(v, ensure_ascii=False)}" for i, v in pairs)
+    return "{" + inner + "}"
+
+
+def render_numbered(pairs: Sequence[tuple[str, str]]) -> str:
+    """A model that ignores the answer format: ``1. positive`` lines, labels spelled out."""
+    return "\n".join(f"{i}. {v}" for i, v in pairs)
