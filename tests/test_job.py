@@ -35,10 +35,15 @@ def emu(server: SheetsEmulator) -> Iterator[SheetsEmulator]:
 
 
 def texts(n: int) -> list[str]:
-    return [f"I love this, it is great #{i}" if i % 2 == 0 else f"Terrible and awful, it broke #{i}" for i in range(n)]
+    return [
+        f"I love this, it is great #{i}" if i % 2 == 0 else f"Terrible and awful, it broke #{i}"
+        for i in range(n)
+    ]
 
 
-def task_env(emu: SheetsEmulator, sid: str, index: int, count: int, attempt: int = 0, **extra: str) -> dict[str, str]:
+def task_env(
+    emu: SheetsEmulator, sid: str, index: int, count: int, attempt: int = 0, **extra: str
+) -> dict[str, str]:
     """What Cloud Run gives task ``index`` of ``count``: its CLOUD_RUN_* variables and the job's SHEETS_AI_* env."""
     return {
         "CLOUD_RUN_JOB": "sheets-ai",
@@ -112,7 +117,9 @@ def test_a_block_does_not_move_when_rows_get_filled(emu: SheetsEmulator) -> None
 
 def test_a_retried_attempt_resumes_and_fails_no_row_twice(emu: SheetsEmulator) -> None:
     sid = emu.add_spreadsheet("Reviews", {"Sheet1": [["Review"], *([t] for t in texts(6))]})
-    first = run_cli("job", env=task_env(emu, sid, 0, 2, SHEETS_AI_LIMIT="1"))  # a first attempt that did 1 row
+    first = run_cli(
+        "job", env=task_env(emu, sid, 0, 2, SHEETS_AI_LIMIT="1")
+    )  # a first attempt that did 1 row
     assert first.returncode == 0
     emu.reset_counts()
     retry = run_cli("job", env=task_env(emu, sid, 0, 2, attempt=1))
@@ -145,7 +152,9 @@ def test_structured_logs_carry_the_run_and_never_a_key_or_row_text(
     assert key not in proc.stderr
 
 
-def test_rows_that_failed_exit_non_zero_so_cloud_run_retries(emu: SheetsEmulator, fake_openai: FakeOpenAI) -> None:
+def test_rows_that_failed_exit_non_zero_so_cloud_run_retries(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI
+) -> None:
     rows = [*texts(2), f"great {REFUSE_MARK}"]  # the fake server refuses to answer this row
     sid = emu.add_spreadsheet("Tickets", {"Sheet1": [["Review"], *([t] for t in rows)]})
     env = task_env(emu, sid, 0, 1, SHEETS_AI_PROVIDER="openai", SHEETS_AI_BASE_URL=fake_openai.url)
@@ -229,6 +238,10 @@ def test_sigterm_writes_finished_rows_within_ten_seconds_then_exits_non_zero(emu
     # Every answer the process had received (all but perhaps the one still on its way back) was written.
     assert len(written) >= 2 * (answered - 1) and written == list(range(2, 2 + len(written)))
     values = emu.values(sid, "Sheet1")
-    assert [v[1] for v in values[1 : 1 + len(written)]] == [expected_answer("sentiment", t) for t in rows[: len(written)]]
+    assert [v[1] for v in values[1 : 1 + len(written)]] == [
+        expected_answer("sentiment", t) for t in rows[: len(written)]
+    ]
     last = log_lines(stdout)[-1]
-    assert last["exit_code"] == 130 and last["severity"] == "ERROR" and last["rows"]["processed"] == len(written)
+    assert (
+        last["exit_code"] == 130 and last["severity"] == "ERROR" and last["rows"]["processed"] == len(written)
+    )
