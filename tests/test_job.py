@@ -4,6 +4,8 @@ the Sheets emulator and the fake OpenAI server."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import signal
@@ -261,12 +263,10 @@ def test_the_pacer_spaces_writes_by_the_tasks_share_and_stops_waiting_on_a_stop_
     for _ in range(4):
         pacer()
         calls.append(now[0])
-    assert [round(b - a, 6) for a, b in zip(calls, calls[1:], strict=False)] == [3.0, 3.0, 3.0]
+    assert [round(b - a, 6) for a, b in itertools.pairwise(calls)] == [3.0, 3.0, 3.0]
     with signals.StopSignals() as stop:
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop._handle(signal.SIGTERM, None)  # what SIGTERM does: record it, raise in the main thread
-        except KeyboardInterrupt:
-            pass
         before = now[0]
         pacer()  # the save after SIGTERM does not wait for its turn
         assert now[0] == before
