@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -68,9 +68,16 @@ LOG_HEADER = [
 
 
 class GoogleSheetTable(Table):
-    def __init__(self, config: RunConfig, *, for_writing: bool = True) -> None:
+    """``pace`` is called before each write of results (its re-read and values.batchUpdate; each further 2 MB
+    request) and each --log-sheet request: the job passes one that spaces them so the tasks of an execution
+    share the 60 writes (and reads) per minute quota."""
+
+    def __init__(
+        self, config: RunConfig, *, for_writing: bool = True, pace: Callable[[], None] | None = None
+    ) -> None:
         self.config = config
         self.for_writing = for_writing
+        self._pace = pace or (lambda: None)
         self.spreadsheet_id, gid = parse_source(config.source)
         self.client, self.account_email = make_client(
             config.credentials,
@@ -95,8 +102,10 @@ class GoogleSheetTable(Table):
         self._statuses_at_read: dict[int, str | None] = {}
 
     @classmethod
-    def from_config(cls, config: RunConfig, *, for_writing: bool = True) -> GoogleSheetTable:
-        return cls(config, for_writing=for_writing)
+    def from_config(
+        cls, config: RunConfig, *, for_writing: bool = True, pace: Callable[[], None] | None = None
+    ) -> GoogleSheetTable:
+        return cls(config, for_writing=for_writing, pace=pace)
 
     # ------------------------------------------------------------------ errors
     def _call(self, fn: Any) -> Any:
@@ -226,6 +235,7 @@ class GoogleSheetTable(Table):
         outcome = WriteOutcome()
         if not rows or not self.for_writing:
             return outcome
+        self._pace()  # the re-read and the write that follows it take one turn of the pace
         current = self._reread(rows[0], rows[-1])
         updates: dict[tuple[int, int], str] = {}
         for row in rows:
@@ -320,7 +330,9 @@ class GoogleSheetTable(Table):
 
     def _send(self, updates: dict[tuple[int, int], str]) -> None:
         """values.batchUpdate RAW, one range per run of adjacent rows in a column, no body over 2 MB."""
-        for body in batch_update_bodies(self.sheet_title, updates):
+        for i, body in enumerate(batch_update_bodies(self.sheet_title, updates)):
+            if i:
+                self._pace()  # a write over 2 MB: each further request waits for its turn
             self._call(partial(self.http.values_batch_update, self.spreadsheet_id, body))
 
     # --------------------------------------------------------------- run log
@@ -332,10 +344,12 @@ class GoogleSheetTable(Table):
         rows: list[list[Any]] = []
         if not exists:
             body = {"requests": [{"addSheet": {"properties": {"title": name}}}]}
+            self._pace()
             self._call(lambda: self.http.batch_update(self.spreadsheet_id, body))
             self.sheets.append({"title": name})
             rows.append(LOG_HEADER)
         rows.append([entry.get(k, "") for k in LOG_HEADER])
+        self._pace()
         self._call(
             lambda: self.http.values_append(
                 self.spreadsheet_id,
