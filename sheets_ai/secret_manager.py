@@ -143,11 +143,11 @@ def read_secret(name: SecretName, endpoint: str | None = None) -> str:
 
     api_endpoint = _api_endpoint(endpoint)
     credentials = _credentials(name)
+    import requests
     from google.api_core import exceptions as core
     from google.api_core.client_options import ClientOptions
     from google.auth import exceptions as auth_errors
     from google.cloud import secretmanager
-    import requests
 
     options = ClientOptions(api_endpoint=api_endpoint) if api_endpoint else None
     try:
@@ -186,14 +186,14 @@ def read_secret(name: SecretName, endpoint: str | None = None) -> str:
     except UnicodeDecodeError:
         raise SecretManagerError(
             f"Secret {name.version_name} does not hold text (not UTF-8). Store the OpenAI API key itself: "
-            f"printf %s \"$KEY\" | gcloud secrets versions add {name.secret} --project {name.project} "
+            f'printf %s "$KEY" | gcloud secrets versions add {name.secret} --project {name.project} '
             "--data-file=-"
         ) from None
     remember(text)
     if not text:
         raise SecretManagerError(
             f"Secret {name.version_name} is empty. Add the OpenAI API key as a new version: "
-            f"printf %s \"$KEY\" | gcloud secrets versions add {name.secret} --project {name.project} "
+            f'printf %s "$KEY" | gcloud secrets versions add {name.secret} --project {name.project} '
             "--data-file=-"
         )
     return text
@@ -282,7 +282,7 @@ def _api_error(name: SecretName, exc: Any, credentials: Any) -> SecretManagerErr
         if name.version == "latest":
             return SecretNotFoundError(
                 f"Secret {name.secret_name} not found or has no versions. Check the project and secret in "
-                f"{SECRET_ENV}, or create it: printf %s \"$KEY\" | gcloud secrets create {name.secret} "
+                f'{SECRET_ENV}, or create it: printf %s "$KEY" | gcloud secrets create {name.secret} '
                 f"--project {name.project} --data-file=-"
             )
         return SecretNotFoundError(
@@ -290,7 +290,9 @@ def _api_error(name: SecretName, exc: Any, credentials: Any) -> SecretManagerErr
             f"{name.secret} --project {name.project}` lists the versions), or use versions/latest."
         )
     if status == "FAILED_PRECONDITION" or "state." in message:
-        state = "destroyed" if "DESTROYED" in message else "disabled" if "DISABLED" in message else "not enabled"
+        state = (
+            "destroyed" if "DESTROYED" in message else "disabled" if "DISABLED" in message else "not enabled"
+        )
         found = re.search(r"/versions/(\d+)\]", message)
         number = found.group(1) if found else name.version
         which = f"version {number} (latest)" if name.version == "latest" else f"version {number}"

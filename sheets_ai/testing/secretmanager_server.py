@@ -113,6 +113,7 @@ class SecretManagerEmulator:
         self._secrets: dict[tuple[str, str], Secret] = {}
         self._project_accessors: dict[str, set[str]] = {}
         self._tokens: dict[str, str] = {}  # access token -> IAM member
+        self._expired = False
         self._corrupt: int | None = 0  # answers left whose CRC is corrupted (None: every one)
         self._accesses: list[AccessRecord] = []
         self._server: _Server | None = None
@@ -172,7 +173,7 @@ class SecretManagerEmulator:
             spec = {"versions": [spec]}
         if not isinstance(spec, Mapping):
             raise ValueError(f"{name}: expected a value or an object with 'versions', got {spec!r}")
-        secret = self.add_secret(name, accessors=spec.get("accessors"))
+        self.add_secret(name, accessors=spec.get("accessors"))
         for version in spec.get("versions", []):
             if isinstance(version, str | bytes):
                 version = {"data": version}
@@ -254,10 +255,10 @@ class SecretManagerEmulator:
             self._tokens[token] = member(principal or self.service_account)
         return token
 
-    def revoke_tokens(self) -> None:
-        """Forget every token issued: the next request with one gets 401 (an expired or revoked token)."""
+    def expire_tokens(self, expired: bool = True) -> None:
+        """While ``expired``, every token (issued before or after) gets 401, as a revoked or expired one does."""
         with self._lock:
-            self._tokens.clear()
+            self._expired = expired
 
     def corrupt_crc(self, count: int | None = 1) -> None:
         """The next ``count`` successful answers (None: all of them) carry a wrong ``dataCrc32c``."""
@@ -310,7 +311,7 @@ class SecretManagerEmulator:
         if not auth.startswith("Bearer ") or not auth[7:].strip():
             raise unauthenticated(missing=True)
         with self._lock:
-            principal = self._tokens.get(auth[7:].strip())
+            principal = None if self._expired else self._tokens.get(auth[7:].strip())
         if principal is None:
             raise unauthenticated(missing=False)
         return principal
@@ -335,7 +336,9 @@ class SecretManagerEmulator:
             if secret is None or not secret.versions:
                 number = project_number(project)
                 raise ApiError(
-                    404, f"Secret [projects/{number}/secrets/{secret_id}] not found or has no versions.", "NOT_FOUND"
+                    404,
+                    f"Secret [projects/{number}/secrets/{secret_id}] not found or has no versions.",
+                    "NOT_FOUND",
                 )
             if wanted == "latest":
                 version = secret.versions[-1]
@@ -436,7 +439,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         "--secret projects/demo-project/secrets/openai-key=sk-test",
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0 = pick a free one)")
-    parser.add_argument("--seed", action="append", default=[], metavar="FILE", help="JSON seed file (repeatable)")
+    parser.add_argument(
+        "--seed", action="append", default=[], metavar="FILE", help="JSON seed file (repeatable)"
+    )
     parser.add_argument(
         "--secret",
         action="append",
@@ -444,7 +449,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="a secret with one enabled version the service account may read (repeatable)",
     )
-    parser.add_argument("--service-account", default=None, help=f"identity of issued tokens ({DEFAULT_SERVICE_ACCOUNT})")
+    parser.add_argument(
+        "--service-account", default=None, help=f"identity of issued tokens ({DEFAULT_SERVICE_ACCOUNT})"
+    )
     parser.add_argument("--corrupt-crc", action="store_true", help="every answer carries a wrong dataCrc32c")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(list(argv) if argv is not None else None)
