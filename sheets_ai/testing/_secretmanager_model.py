@@ -6,6 +6,7 @@ CRC32C is computed here from its definition, not with the library the client use
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -108,6 +109,30 @@ class Secret:
         version = Version(len(self.versions) + 1, data, state)
         self.versions.append(version)
         return version
+
+    def access(self, wanted: str, *, corrupt: bool = False) -> dict[str, Any]:
+        """The ``versions:access`` answer for version ``wanted`` (a number or ``latest``: the newest version,
+        whatever its state, as Google resolves it); ``corrupt`` sends a wrong checksum."""
+        if wanted == "latest":
+            version = self.versions[-1]
+        elif wanted.isdigit() and 0 < int(wanted) <= len(self.versions):
+            version = self.versions[int(wanted) - 1]
+        else:
+            raise ApiError(404, f"Secret Version [{self.resource(wanted)}] not found.", "NOT_FOUND")
+        if version.state != "ENABLED":
+            raise ApiError(
+                400,
+                f"Secret Version [{self.resource(version.number)}] is in {version.state} state.",
+                "FAILED_PRECONDITION",
+            )
+        checksum = crc32c(version.data) ^ (1 if corrupt else 0)
+        return {
+            "name": self.resource(version.number),
+            "payload": {
+                "data": base64.b64encode(version.data).decode("ascii"),
+                "dataCrc32c": str(checksum),  # int64 is a JSON string in proto3's mapping
+            },
+        }
 
     def resource(self, number: int | str, *, by_number: bool = True) -> str:
         project = project_number(self.project) if by_number else self.project

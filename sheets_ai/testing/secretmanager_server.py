@@ -35,7 +35,6 @@ client code. See docs/secret-manager.md.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import logging
 import secrets as _random
@@ -44,12 +43,12 @@ import sys
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sheets_ai.testing._secretmanager_http import Answer, Handler, Server, metadata_answer
 from sheets_ai.testing._secretmanager_model import (
     ACCESSOR_ROLE,
     ApiError,
@@ -71,10 +70,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PROJECT = "demo-project"
 DEFAULT_SERVICE_ACCOUNT = f"sheets-ai-job@{DEFAULT_PROJECT}.iam.gserviceaccount.com"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 _ACCESS_SUFFIX = ":access"
-
-Answer = tuple[int, Any, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ class SecretManagerEmulator:
         self._expired = False
         self._corrupt: int | None = 0  # answers left whose CRC is corrupted (None: every one)
         self._accesses: list[AccessRecord] = []
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         for name, spec in (secrets or {}).items():
             self._seed(name, spec)
@@ -125,7 +121,7 @@ class SecretManagerEmulator:
     def start(self) -> SecretManagerEmulator:
         if self._server is not None:
             return self
-        server = _Server((self.host, self.port), _Handler)
+        server = Server((self.host, self.port), Handler)
         server.emulator = self
         self.port = server.server_address[1]
         self._server = server
@@ -340,94 +336,15 @@ class SecretManagerEmulator:
                     f"Secret [projects/{number}/secrets/{secret_id}] not found or has no versions.",
                     "NOT_FOUND",
                 )
-            if wanted == "latest":
-                version = secret.versions[-1]
-            elif wanted.isdigit() and 0 < int(wanted) <= len(secret.versions):
-                version = secret.versions[int(wanted) - 1]
-            else:
-                raise ApiError(404, f"Secret Version [{secret.resource(wanted)}] not found.", "NOT_FOUND")
-            if version.state != "ENABLED":
-                raise ApiError(
-                    400,
-                    f"Secret Version [{secret.resource(version.number)}] is in {version.state} state.",
-                    "FAILED_PRECONDITION",
-                )
-            checksum = crc32c(version.data)
-            if self._corrupt is None or self._corrupt > 0:
-                checksum ^= 0x1
-                if self._corrupt is not None:
-                    self._corrupt -= 1
-            return {
-                "name": secret.resource(version.number),
-                "payload": {
-                    "data": base64.b64encode(version.data).decode("ascii"),
-                    "dataCrc32c": str(checksum),  # int64 is a JSON string in proto3's mapping
-                },
-            }
+            corrupt = self._corrupt is None or self._corrupt > 0
+            if corrupt and self._corrupt is not None:
+                self._corrupt -= 1
+            return secret.access(wanted, corrupt=corrupt)
 
     def _metadata(self, path: str, headers: Mapping[str, str]) -> Answer:
-        flavor = {"Metadata-Flavor": "Google"}
-        if path == "/":  # google-auth's "are we on GCE?" ping
-            return 200, "", flavor
-        if (headers.get("Metadata-Flavor") or headers.get("metadata-flavor")) != "Google":
-            return 403, "Missing required header: Metadata-Flavor", {}
-        rest = path[len("/computeMetadata/v1/") :].rstrip("/")
-        if rest.startswith("instance/service-accounts/"):
-            parts = rest.split("/")
-            account = parts[2] if len(parts) > 2 else ""
-            if account not in ("default", self.service_account):
-                return 404, "Not Found", {}
-            leaf = "/".join(parts[3:])
-            if leaf == "token":
-                token = self.issue_token()
-                return 200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}, flavor
-            if leaf == "email":
-                return 200, self.service_account, flavor
-            if leaf == "":
-                info = {"aliases": ["default"], "email": self.service_account, "scopes": [SCOPE]}
-                return 200, info, flavor
-        simple = {
-            "project/project-id": self.project,
-            "project/numeric-project-id": project_number(self.project),
-            "universe/universe-domain": "googleapis.com",
-        }
-        if rest in simple:
-            return 200, simple[rest], flavor
-        return 404, "Not Found", {}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    emulator: SecretManagerEmulator
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "SecretManagerEmulator/1.0"
-    disable_nagle_algorithm = True
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        emulator = cast(_Server, self.server).emulator
-        status, payload, headers = emulator.serve(self.command, self.path, dict(self.headers.items()))
-        if isinstance(payload, dict | list):
-            data, kind = json.dumps(payload, indent=2).encode("utf-8"), "application/json; charset=UTF-8"
-        else:
-            data, kind = str(payload).encode("utf-8"), "text/plain; charset=UTF-8"
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = _handle
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+        return metadata_answer(
+            path, headers, service_account=self.service_account, project=self.project, issue=self.issue_token
+        )
 
 
 # ------------------------------------------------------------------------------------------------ CLI
