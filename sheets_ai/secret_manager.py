@@ -164,8 +164,8 @@ def read_secret(name: SecretName, endpoint: str | None = None) -> str:
         ) from None
     except core.RetryError:
         raise SecretUnreachableError(
-            f"Secret Manager kept answering 'unavailable' for secret {name.version_name} for {TIMEOUT:g}s. "
-            "Try again later, or set OPENAI_API_KEY instead."
+            f"Secret Manager kept answering 'unavailable' for secret {name.version_name}. Try again later, "
+            "or set OPENAI_API_KEY instead."
         ) from None
     except requests.RequestException as exc:
         where = api_endpoint or "secretmanager.googleapis.com"

@@ -288,6 +288,16 @@ def test_an_endpoint_that_is_not_loopback_is_refused(
     assert emulator.accesses == []
 
 
+def test_an_emulator_that_is_not_running_is_named(
+    emulator: SecretManagerEmulator, fake: FakeOpenAI, reviews: Path
+) -> None:
+    with SecretManagerEmulator() as stopped:
+        gone = stopped.url  # a loopback port nobody listens on once it stops
+    line = one_error_line(run(reviews, fake, secret_env(emulator, SHEETS_AI_SECRETMANAGER_ENDPOINT=gone)))
+    assert f"Cannot reach Secret Manager at {gone} to read secret {SECRET}/versions/latest" in line
+    assert fake.requests == []
+
+
 # ------------------------------------------------------------------------------------------ the emulator
 def _get(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, Any, Mapping[str, str]]:
     request = urllib.request.Request(url, headers=dict(headers or {}))
