@@ -41,6 +41,7 @@ _NAME = re.compile(
     r"(?:/versions/(?P<version>latest|[1-9][0-9]*))?$"
 )
 
+log = logging.getLogger("sheets_ai")
 _cache: dict[str, str] = {}
 _lock = threading.Lock()
 
@@ -121,7 +122,9 @@ def openai_key_from_secret(env: Mapping[str, str]) -> str | None:
         return None
     with _lock:  # one read even when several threads ask at once
         if value not in _cache:
-            _cache[value] = read_secret(parse_secret_name(value), env.get(ENDPOINT_ENV))
+            name = parse_secret_name(value)
+            _cache[value], resolved = _read(name, env.get(ENDPOINT_ENV))
+            log.info("OpenAI key from Secret Manager: %s (version %s).", name.secret_name, resolved)
         return _cache[value]
 
 
@@ -139,16 +142,22 @@ def _api_endpoint(endpoint: str | None) -> str | None:
 
 def read_secret(name: SecretName, endpoint: str | None = None) -> str:
     """Access one secret version and return its payload as text (CRC32C checked); see the module doc."""
-    from .redact import remember
+    return _read(name, endpoint)[0]
 
-    api_endpoint = _api_endpoint(endpoint)
-    credentials = _credentials(name)
+
+def _read(name: SecretName, endpoint: str | None) -> tuple[str, str]:
+    """The payload as text, and the number of the version Secret Manager resolved the name to."""
+    import google_crc32c
     import requests
     from google.api_core import exceptions as core
     from google.api_core.client_options import ClientOptions
     from google.auth import exceptions as auth_errors
     from google.cloud import secretmanager
 
+    from .redact import remember
+
+    api_endpoint = _api_endpoint(endpoint)
+    credentials = _credentials(name)
     options = ClientOptions(api_endpoint=api_endpoint) if api_endpoint else None
     try:
         client = secretmanager.SecretManagerServiceClient(
@@ -174,8 +183,6 @@ def read_secret(name: SecretName, endpoint: str | None = None) -> str:
             f"({type(exc).__name__}). Check the network{' and ' + ENDPOINT_ENV if api_endpoint else ''}."
         ) from None
     data = bytes(response.payload.data)
-    import google_crc32c
-
     if response.payload.data_crc32c != google_crc32c.value(data):
         raise SecretChecksumError(
             f"The payload of secret {name.version_name} does not match its CRC32C checksum: it was damaged "
@@ -196,7 +203,7 @@ def read_secret(name: SecretName, endpoint: str | None = None) -> str:
             f'printf %s "$KEY" | gcloud secrets versions add {name.secret} --project {name.project} '
             "--data-file=-"
         )
-    return text
+    return text, str(response.name).rpartition("/")[2] or name.version
 
 
 def _credentials(name: SecretName) -> Any:

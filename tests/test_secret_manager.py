@@ -108,6 +108,7 @@ def test_a_bare_secret_name_means_the_latest_version(
     proc = run(reviews, fake, secret_env(emulator, SECRET), "--limit", "1")
     assert proc.returncode == 0, proc.stderr
     assert [a.name for a in emulator.accesses] == [SECRET + "/versions/latest"]
+    assert f"OpenAI key from Secret Manager: {SECRET} (version 3)." in proc.stderr  # which one, for audits
 
 
 def test_openai_api_key_wins_and_the_secret_is_not_read(
