@@ -35,9 +35,10 @@ SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 #: Seconds for the whole access call, the client library's own retries of 503/429 included.
 TIMEOUT = 30.0
 
-# Project ids: 6-30 of a-z, 0-9, "-" (or a project number); secret ids: letters, digits, "-" and "_".
+# Project ids: 6-30 of a-z, 0-9, "-" (a legacy one may carry a "domain:" prefix) or a project number;
+# secret ids: letters, digits, "-" and "_".
 _NAME = re.compile(
-    r"^projects/(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/secrets/(?P<secret>[A-Za-z0-9_-]{1,255})"
+    r"^projects/(?P<project>(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/secrets/(?P<secret>[A-Za-z0-9_-]{1,255})"
     r"(?:/versions/(?P<version>latest|[1-9][0-9]*))?$"
 )
 
@@ -97,6 +98,11 @@ def parse_secret_name(value: str) -> SecretName:
     """``projects/P/secrets/S/versions/V`` (V a number or ``latest``) or ``projects/P/secrets/S``."""
     text = value.strip()
     match = _NAME.match(text)
+    if not match and "/locations/" in text:
+        raise SecretNameError(
+            f"{SECRET_ENV}={text!r} names a regional secret, which sheets-ai cannot read yet. Use a global "
+            "secret (projects/PROJECT/secrets/SECRET/versions/VERSION), or Cloud Run's --set-secrets."
+        )
     if not match:
         raise SecretNameError(
             f"{SECRET_ENV}={text!r} is not a secret version name. Use "

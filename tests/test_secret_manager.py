@@ -24,6 +24,7 @@ import google_crc32c
 import pytest
 from conftest import run_cli
 
+from sheets_ai.secret_manager import SecretNameError, parse_secret_name
 from sheets_ai.testing.openai_server import FakeOpenAI
 from sheets_ai.testing.secretmanager_server import SecretManagerEmulator
 
@@ -264,6 +265,41 @@ def test_a_malformed_name_is_refused_before_any_request(
     )
     assert "projects/PROJECT/secrets/SECRET/versions/VERSION" in line
     assert emulator.accesses == []
+
+
+@pytest.mark.parametrize(
+    ("value", "version_name"),
+    [
+        (
+            "projects/my-project/secrets/openai-api-key",
+            "projects/my-project/secrets/openai-api-key/versions/latest",
+        ),
+        (
+            " projects/123456789012/secrets/key_2/versions/4 ",
+            "projects/123456789012/secrets/key_2/versions/4",
+        ),
+        ("projects/example.com:my-project/secrets/k/versions/latest", None),
+    ],
+)
+def test_secret_names_that_are_accepted(value: str, version_name: str | None) -> None:
+    assert parse_secret_name(value).version_name == (version_name or value)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("projects/my-project/secrets/k/versions/0", "is not a secret version name"),
+        ("my-project/openai-api-key", "is not a secret version name"),
+        ("projects/my-project/secrets/k/versions/latest/extra", "is not a secret version name"),
+        ("projects/my-project/locations/us-east1/secrets/k/versions/1", "names a regional secret"),
+    ],
+)
+def test_secret_names_that_are_refused(value: str, says: str) -> None:
+    with pytest.raises(SecretNameError, match=says) as caught:
+        parse_secret_name(value)
+    assert caught.value.exit_code == 2 and "projects/PROJECT/secrets/SECRET/versions/VERSION" in str(
+        caught.value
+    )
 
 
 def test_no_application_default_credentials(
