@@ -272,7 +272,7 @@ def _member(credentials: Any) -> str:
     if isinstance(email, str) and "@" in email:
         return f"serviceAccount:{email}"
     account = getattr(credentials, "account", None)
-    return f"user:{account}" if isinstance(account, str) and "@" in account else "MEMBER"
+    return f"user:{account}" if isinstance(account, str) and "@" in account else "user:YOUR_EMAIL"
 
 
 def _api_error(name: SecretName, exc: Any, credentials: Any) -> SecretManagerError:
