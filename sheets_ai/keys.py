@@ -6,6 +6,10 @@
 * a loopback address (``localhost``, ``127.0.0.0/8``, ``::1``), or
 * a base URL the user set: ``--base-url`` / a keyword argument, ``SHEETS_AI_BASE_URL`` or ``OPENAI_BASE_URL``.
 
+Where ``OPENAI_API_KEY`` would be sent but is not set, the key stored in the Secret Manager secret that
+``SHEETS_AI_OPENAI_API_KEY_SECRET`` names is sent instead (:mod:`.secret_manager`), under the same rule;
+``OPENAI_API_KEY`` wins when both are set.
+
 A base URL that comes from a config file (``./sheets-ai.toml``, loaded automatically from the current folder,
 or ``--config``/``SHEETS_AI_CONFIG``) gets a key only from the variable that the *same file* names with
 ``api_key_env = "MY_SERVER_KEY"``, and that variable may not be ``OPENAI_API_KEY``. Otherwise no key is sent
@@ -45,6 +49,9 @@ class KeyChoice:
     withheld: str | None = None
     #: The config file that named ``variable`` with api_key_env, when one did.
     named_in: str | None = None
+    #: The Secret Manager secret version the key was read from (``variable`` is then
+    #: SHEETS_AI_OPENAI_API_KEY_SECRET), when OPENAI_API_KEY was not set.
+    secret: str | None = None
 
 
 def _host(url: str) -> str:
@@ -123,7 +130,16 @@ def choose_key(config: RunConfig, base_url: str, env: Mapping[str, str] | None =
     variable = config.api_key_env or OPENAI_KEY_VARIABLE
     origin_of_name = config.origin_of("api_key_env") if config.api_key_env else None
     named_in = origin_of_name.where if origin_of_name is not None else None
-    return _remembered(KeyChoice(env.get(variable) or None, variable, named_in=named_in))
+    key = env.get(variable) or None
+    if key is None and variable == OPENAI_KEY_VARIABLE and not config.dry_run:
+        # Where OPENAI_API_KEY would go and it is not set: the key in Secret Manager, if a secret is named
+        # (a dry run sends nothing, so it reads no secret either).
+        from .secret_manager import SECRET_ENV, openai_key_from_secret
+
+        key = openai_key_from_secret(env)
+        if key is not None:
+            return _remembered(KeyChoice(key, SECRET_ENV, secret=env[SECRET_ENV].strip()))
+    return _remembered(KeyChoice(key, variable, named_in=named_in))
 
 
 def _remembered(choice: KeyChoice) -> KeyChoice:

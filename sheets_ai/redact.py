@@ -52,6 +52,9 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD", re.IGNORECASE)
 SECRET_PARAM = re.compile(r"key|token|secret|sig|passw|pwd|auth|credential|session", re.IGNORECASE)
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>\"'`]+")
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s]*@")
+#: Variables whose name looks secret but whose value is not: the *name* of a Secret Manager secret and the
+#: emulator's address. Error messages must be able to say which secret failed.
+NOT_SECRET = frozenset({"SHEETS_AI_OPENAI_API_KEY_SECRET", "SHEETS_AI_SECRETMANAGER_ENDPOINT"})
 _QUERY_PAIR = re.compile(r"([?&;])([^=&;#\s]+)=([^&;#\s]*)")
 
 _remembered: set[str] = set()
@@ -121,7 +124,11 @@ def _scrub_url(match: re.Match[str]) -> str:
 def environment_secrets(environ: Mapping[str, str] | None = None) -> set[str]:
     """Values of the variables whose name contains KEY, TOKEN, SECRET or PASSWORD (long enough to matter)."""
     env = os.environ if environ is None else environ
-    return {v for k, v in env.items() if SECRET_NAME.search(k) and len(v.strip()) >= MIN_SECRET_LENGTH}
+    return {
+        v
+        for k, v in env.items()
+        if SECRET_NAME.search(k) and k not in NOT_SECRET and len(v.strip()) >= MIN_SECRET_LENGTH
+    }
 
 
 def remember(*secrets: str | None) -> None:

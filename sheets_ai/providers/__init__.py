@@ -14,10 +14,15 @@ __all__ = ["BatchAnswer", "BatchItem", "Provider", "Usage", "get_provider", "ope
 
 
 def openai_key_configured(config: RunConfig) -> bool:
-    """True when a key is available: the config's, OPENAI_API_KEY, or the variable api_key_env names."""
+    """True when a key is available: the config's, OPENAI_API_KEY (or a secret holding it), or the variable
+    api_key_env names."""
     variables = ("OPENAI_API_KEY", config.api_key_env or "OPENAI_API_KEY")
+    # A Secret Manager secret holding the key (SHEETS_AI_OPENAI_API_KEY_SECRET) counts too; it is read later.
+    secret = not config.api_key_env and os.environ.get("SHEETS_AI_OPENAI_API_KEY_SECRET", "").strip()
     return bool(
-        (config.api_key and config.api_key.get_secret_value()) or any(os.environ.get(v) for v in variables)
+        (config.api_key and config.api_key.get_secret_value())
+        or any(os.environ.get(v) for v in variables)
+        or secret
     )
 
 

@@ -477,6 +477,12 @@ class OpenAIProvider(Provider):
                 return AuthenticationError(
                     f"The server {where} asks for an API key (401 Unauthorized): {choice.withheld}."
                 )
+            if choice.secret:
+                return AuthenticationError(
+                    f"The OpenAI API {where} rejected the API key from Secret Manager secret {choice.secret} "
+                    "(401 Unauthorized). Add a valid key as a new version of that secret "
+                    "(https://platform.openai.com/api-keys)."
+                )
             if choice.variable not in (None, "api_key", "OPENAI_API_KEY"):
                 return AuthenticationError(
                     f"The server {where} rejected the key in {choice.variable} (401 Unauthorized). Check that "
