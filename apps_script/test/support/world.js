@@ -30,7 +30,9 @@ function world({ sheets = { Reviews: REVIEWS }, settings = SETTINGS, transport }
     transport: transport || cloudRun.transport,
     click(fn, ...args) {
       const ex = execution({ spreadsheet, transport: w.transport, shared });
-      ex.result = ex.ctx[fn](...args);
+      const result = ex.ctx[fn](...args);
+      // google.script.run hands the page a serialized copy; so do we (plain objects of this realm).
+      ex.result = result === undefined ? undefined : JSON.parse(JSON.stringify(result));
       return ex;
     },
     /** Runs fn and returns the error it throws (as google.script.run's failure handler would get it). */
