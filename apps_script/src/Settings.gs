@@ -136,6 +136,6 @@ function settingsComplete_(s) {
 function showSettings() {
   var t = HtmlService.createTemplateFromFile('SettingsDialog');
   t.settings = jsonForHtml_(getSettings());
-  var html = t.evaluate().setWidth(460).setHeight(620);
+  var html = t.evaluate().setWidth(460).setHeight(720);
   SpreadsheetApp.getUi().showModalDialog(html, 'Sheets AI settings');
 }
