@@ -6,22 +6,25 @@ configuration or input error; 130 interrupted (finished rows saved).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import click
 
-from . import __version__
+from . import __version__, logs
 from .config import build_config
 from .errors import Interrupted, SheetsAIError, UsageError
+from .job import run_job, task_env
 from .pipeline import ProgressCallback, run
 from .pricing import cost_by_model, estimate_lines
-from .redact import SecretFilter, scrub
+from .redact import scrub
 from .report import RunReport
 
 log = logging.getLogger("sheets_ai")
@@ -35,9 +38,9 @@ Examples:
 """
 
 
-def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _selection_options(fn: Callable[..., Any], *, source_required: bool = True) -> Callable[..., Any]:
     options = [
-        click.argument("source"),
+        click.argument("source", required=source_required),
         click.option(
             "--task",
             type=click.Choice(["sentiment", "summarize", "classify", "extract"]),
@@ -107,6 +110,12 @@ def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object."),
         click.option("--debug", is_flag=True, help="Show tracebacks and debug logs."),
         click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary."),
+        click.option(
+            "--log-format",
+            type=click.Choice(["text", "json"]),
+            help="json: one JSON object per line on stdout for Cloud Logging (default on Cloud Run), the "
+            "report as the last line.",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -116,7 +125,7 @@ def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _explicit(params: dict[str, Any]) -> dict[str, Any]:
     """Flags the user actually gave, as RunConfig fields."""
     names = {"input_": "input"}
-    skip = {"config_path", "as_json", "debug", "quiet", "no_cache"}
+    skip = {"config_path", "as_json", "debug", "quiet", "no_cache", "log_format"}
     values = {names.get(k, k): v for k, v in params.items() if k not in skip and v is not None}
     if params.get("no_cache"):
         if params.get("cache_dir"):
@@ -125,14 +134,9 @@ def _explicit(params: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _setup_logging(debug: bool, quiet: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("sheets-ai: %(message)s"))
-    handler.addFilter(SecretFilter())  # keys and secret variables never reach the terminal or a log file
-    root = logging.getLogger("sheets_ai")
-    root.handlers[:] = [handler]
-    root.propagate = False
-    root.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+def _setup_logging(debug: bool, quiet: bool, fmt: logs.LogFormat = "text", fields: Any = None) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    logs.setup(fmt, level=level, fields=fields)
 
 
 def _progress(enabled: bool) -> tuple[ProgressCallback | None, Callable[[], None]]:
@@ -157,11 +161,24 @@ def _progress(enabled: bool) -> tuple[ProgressCallback | None, Callable[[], None
     return update, close
 
 
-def _emit(report: RunReport | None, as_json: bool) -> None:
+@dataclass
+class _Out:
+    """How a command reports: the summary or --json on stdout, or JSON log lines (--log-format json)."""
+
+    as_json: bool = False
+    fmt: logs.LogFormat = "text"
+    debug: bool = False
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _emit(report: RunReport | None, out: _Out) -> None:
     if report is None:
         return
+    if out.fmt == "json":
+        logs.emit(logs.report_entry(report, out.fields))
+        return
     estimate = report.dry_run and report.provider == "openai"
-    if as_json:
+    if out.as_json:
         data = report.to_dict()
         if estimate:
             data["cost_by_model"] = cost_by_model(
@@ -191,53 +208,55 @@ def _emit(report: RunReport | None, as_json: bool) -> None:
             click.echo(f"    row {entry['row']}: {shown!r} -> {result!r}")
 
 
-def _execute(params: dict[str, Any], *, dry_run: bool = False) -> None:
-    as_json, debug = bool(params.get("as_json")), bool(params.get("debug"))
-    _setup_logging(debug, bool(params.get("quiet")))
+def _execute(params: dict[str, Any], *, dry_run: bool = False, job: bool = False) -> None:
+    """Run (or estimate, or run as a Cloud Run job task) and exit with the report's code."""
+    debug, quiet = bool(params.get("debug")), bool(params.get("quiet"))
+    out = _Out(bool(params.get("as_json")), logs.choose_format(params.get("log_format"), os.environ), debug)
+    _setup_logging(debug, quiet, out.fmt)
     close_bar: Callable[[], None] = lambda: None  # noqa: E731
     try:
+        task = task_env(os.environ) if job else None
+        if task is not None:
+            out.fields = task.fields()
+            _setup_logging(debug, quiet, out.fmt, out.fields)
         explicit = _explicit(params)
         if dry_run:
             explicit["dry_run"] = True
         config = build_config(explicit, config_path=params.get("config_path"))
-        progress, close_bar = _progress(not as_json and not config.dry_run)
-        report = run(config, progress=progress)
+        progress, close_bar = _progress(out.fmt == "text" and not out.as_json and not config.dry_run)
+        report = run_job(config, task) if task is not None else run(config, progress=progress)
     except SheetsAIError as exc:
         close_bar()
-        _fail(
-            str(exc), exc.exit_code, exc, as_json=as_json, debug=debug, partial=getattr(exc, "report", None)
-        )
+        _fail(str(exc), exc.exit_code, exc, out, partial=getattr(exc, "report", None))
     except KeyboardInterrupt as exc:  # pragma: no cover - only outside run()
         close_bar()
-        _fail("Interrupted.", 130, exc, as_json=as_json, debug=debug)
+        _fail("Interrupted.", 130, exc, out)
     except Exception as exc:
         close_bar()
         hint = "" if debug else " (run with --debug for details)"
-        _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", 1, exc, as_json=as_json, debug=debug)
+        _fail(f"unexpected {type(exc).__name__}: {exc}{hint}", 1, exc, out)
     close_bar()
-    _emit(report, as_json)
+    _emit(report, out)
     sys.exit(report.exit_code)
 
 
 def _fail(
-    message: str,
-    exit_code: int,
-    exc: BaseException,
-    *,
-    as_json: bool,
-    debug: bool,
-    partial: RunReport | None = None,
+    message: str, exit_code: int, exc: BaseException, out: _Out, *, partial: RunReport | None = None
 ) -> NoReturn:
     """End the command on an error: the traceback with --debug, the report (or with --json one object with
-    ``error`` and ``exit_code``) on stdout, one ``Error:`` line on stderr, and the error's exit code."""
+    ``error`` and ``exit_code``) on stdout, one ``Error:`` line on stderr, and the error's exit code. With
+    --log-format json: one JSON log line (severity ERROR, the error, the report so far) and nothing else."""
     message = scrub(message)
-    if debug:
+    if out.debug:
         traceback.print_exception(exc, file=sys.stderr)
-    if as_json:
-        _echo_json_error(message, exit_code, partial)
-    elif partial is not None and (partial.rows_processed or partial.requests):
-        _emit(partial, as_json)  # the run got somewhere: say what was saved before the error line
-    click.echo(f"Error: {message}", err=True)
+    if out.fmt == "json":
+        logs.emit(logs.report_entry(partial, out.fields, error=message, exit_code=exit_code))
+    else:
+        if out.as_json:
+            _echo_json_error(message, exit_code, partial)
+        elif partial is not None and (partial.rows_processed or partial.requests):
+            _emit(partial, out)  # the run got somewhere: say what was saved before the error line
+        click.echo(f"Error: {message}", err=True)
     if isinstance(exc, Interrupted):
         # Finished rows are saved; don't wait for in-flight requests to time out before exiting.
         sys.stdout.flush()
@@ -326,3 +345,25 @@ def estimate_command(**params: Any) -> None:
       sheets-ai estimate examples/reviews.xlsx --task sentiment --input Review --output Sentiment
     """
     _execute(params, dry_run=True)
+
+
+JOB_EXAMPLE = """\b
+Examples (Cloud Run sets CLOUD_RUN_TASK_INDEX / _COUNT / _ATTEMPT; see deploy/README.md):
+  SHEETS_AI_SOURCE=<spreadsheet id> SHEETS_AI_INPUT=Review SHEETS_AI_OUTPUT=Sentiment sheets-ai job
+  sheets-ai job <spreadsheet id> --task summarize --input Notes --output Summary --log-format json
+"""
+
+
+@main.command("job", epilog=JOB_EXAMPLE)
+@functools.partial(_selection_options, source_required=False)
+@click.option("--max-cost", type=float, help="Stop before a request that would push the cost past USD.")
+@click.option("--checkpoint-seconds", type=float, help="Save finished rows at least this often (default 30).")
+@click.option("--status-column", metavar="COLUMN", help="Also write ok / error: … per row into this column.")
+@click.option("--log-sheet", help="Google Sheets: append one row per task to this worksheet.")
+def job_command(**params: Any) -> None:
+    """Run one Cloud Run task: this task's block of rows, options from SHEETS_AI_* variables and arguments.
+
+    Exit codes: 0 every row of the block done; 1 rows failed or remain (Cloud Run retries the task, and the
+    retry resumes); 2 a configuration error (one log line); 130 stopped by SIGTERM after saving.
+    """
+    _execute(params, job=True)

@@ -18,6 +18,15 @@ from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
+#: Set from the first stop signal of a run until the next run starts: work that only waits (pacing a write
+#: to a quota) checks it and stops waiting, so the last save fits in the 10 s Cloud Run gives after SIGTERM.
+_STOPPING = threading.Event()
+
+
+def stopping() -> bool:
+    """Whether a stop signal arrived during the current run."""
+    return _STOPPING.is_set()
+
 
 class StopSignals:
     """A context manager that owns SIGINT and SIGTERM for the length of a run."""
@@ -29,6 +38,7 @@ class StopSignals:
         self.received: int | None = None  # the first signal of the run
 
     def __enter__(self) -> StopSignals:
+        _STOPPING.clear()
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)
@@ -40,6 +50,7 @@ class StopSignals:
         self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        _STOPPING.set()
         if self._shielded or self.received is not None:
             self.pending = signum
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import RunConfig
@@ -32,7 +33,10 @@ def is_google_sheet(source: str) -> bool:
     return bool(_SHEET_ID.match(source)) or bool(os.environ.get("SHEETS_AI_SHEETS_ENDPOINT"))
 
 
-def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
+def open_table(
+    config: RunConfig, *, for_writing: bool = True, pace: Callable[[], None] | None = None
+) -> Table:
+    """The table ``config.source`` names. ``pace`` (Google Sheets only) is called before each write request."""
     source = config.source
     if not source:
         raise UsageError("No SOURCE given: pass an .xlsx or .csv file, or a Google Sheets URL.")
@@ -48,9 +52,9 @@ def open_table(config: RunConfig, *, for_writing: bool = True) -> Table:
         from .gsheets import GoogleSheetTable
 
         if not _ANY_ID.match(source):  # a URL: certainly meant as a spreadsheet
-            return GoogleSheetTable.from_config(config, for_writing=for_writing)
+            return GoogleSheetTable.from_config(config, for_writing=for_writing, pace=pace)
         try:
-            return GoogleSheetTable.from_config(config, for_writing=for_writing)
+            return GoogleSheetTable.from_config(config, for_writing=for_writing, pace=pace)
         except SourceError as exc:
             raise _neither_file_nor_spreadsheet(source, exc) or exc from None
     if config.log_sheet:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -68,9 +68,15 @@ LOG_HEADER = [
 
 
 class GoogleSheetTable(Table):
-    def __init__(self, config: RunConfig, *, for_writing: bool = True) -> None:
+    """``pace`` is called before every write request (values.batchUpdate, batchUpdate, values.append): the
+    job passes one that spaces its writes so the tasks of an execution share the 60 writes/min quota."""
+
+    def __init__(
+        self, config: RunConfig, *, for_writing: bool = True, pace: Callable[[], None] | None = None
+    ) -> None:
         self.config = config
         self.for_writing = for_writing
+        self._pace = pace or (lambda: None)
         self.spreadsheet_id, gid = parse_source(config.source)
         self.client, self.account_email = make_client(
             config.credentials,
@@ -95,8 +101,10 @@ class GoogleSheetTable(Table):
         self._statuses_at_read: dict[int, str | None] = {}
 
     @classmethod
-    def from_config(cls, config: RunConfig, *, for_writing: bool = True) -> GoogleSheetTable:
-        return cls(config, for_writing=for_writing)
+    def from_config(
+        cls, config: RunConfig, *, for_writing: bool = True, pace: Callable[[], None] | None = None
+    ) -> GoogleSheetTable:
+        return cls(config, for_writing=for_writing, pace=pace)
 
     # ------------------------------------------------------------------ errors
     def _call(self, fn: Any) -> Any:
@@ -315,12 +323,14 @@ class GoogleSheetTable(Table):
                 }
             ]
         }
+        self._pace()
         self._call(lambda: self.http.batch_update(self.spreadsheet_id, body))
         self.props.setdefault("gridProperties", {})["columnCount"] = needed
 
     def _send(self, updates: dict[tuple[int, int], str]) -> None:
         """values.batchUpdate RAW, one range per run of adjacent rows in a column, no body over 2 MB."""
         for body in batch_update_bodies(self.sheet_title, updates):
+            self._pace()
             self._call(partial(self.http.values_batch_update, self.spreadsheet_id, body))
 
     # --------------------------------------------------------------- run log
@@ -332,10 +342,12 @@ class GoogleSheetTable(Table):
         rows: list[list[Any]] = []
         if not exists:
             body = {"requests": [{"addSheet": {"properties": {"title": name}}}]}
+            self._pace()
             self._call(lambda: self.http.batch_update(self.spreadsheet_id, body))
             self.sheets.append({"title": name})
             rows.append(LOG_HEADER)
         rows.append([entry.get(k, "") for k in LOG_HEADER])
+        self._pace()
         self._call(
             lambda: self.http.values_append(
                 self.spreadsheet_id,
