@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from sheets_ai.testing.cloudrun_server import CloudRunEmulator
 from sheets_ai.testing.openai_server import FakeOpenAI
@@ -34,6 +35,7 @@ REVIEWS = [
     ["2024-05-09", "The best purchase this year!", 5],
     ["2024-05-10", "Refund took a month, annoying.", 2],
 ]
+AUTH = {"Authorization": "Bearer test-token"}
 LABELS = {"positive", "negative", "neutral", "mixed"}
 
 
@@ -89,6 +91,9 @@ def test_a_click_on_analyze_sentiment_fills_the_sheet(stack: tuple[SheetsEmulato
     assert start["value"]["taskCount"] == 3
     assert start["value"]["execution"].startswith(f"projects/{PROJECT}/locations/{REGION}/jobs/{JOB}/executions/")
     assert start["toasts"][0]["msg"].startswith(f"Started {start['value']['id']} on 9 rows (3 tasks)")
+    execution = requests.get(f"{run.url}/v2/{start['value']['execution']}", headers=AUTH, timeout=10).json()
+    sent = {e["name"]: e.get("value", "") for e in execution["template"]["containers"][0]["env"]}
+    assert sent["SHEETS_AI_MAX_COST"] == "0.166666", "the run's cap of $0.50 split between its 3 tasks"
     assert steps["second"]["ok"] is False and "still going" in steps["second"]["error"]
 
     final = steps["recentRuns"]["final"]

@@ -109,8 +109,17 @@ function checkOptions_(task, options, strict) {
   return o;
 }
 
-/** The container environment of a run: the SHEETS_AI_* options `sheets-ai job` reads. */
-function runEnv_(plan, s, options, maxCost) {
+/** The cost cap each task gets: `sheets-ai job` applies SHEETS_AI_MAX_COST per task, so the run's cap is split. */
+function perTaskCap_(maxCost, taskCount) {
+  return Math.floor((maxCost / taskCount) * 1e6) / 1e6;
+}
+
+/**
+ * The container environment of a run: the SHEETS_AI_* options `sheets-ai job` reads. Options this run does not
+ * use are sent empty (`sheets-ai` ignores an empty variable), so a value in the job's own configuration (say
+ * SHEETS_AI_ROWS or SHEETS_AI_LABELS) cannot leak into a run started from the menu.
+ */
+function runEnv_(plan, s, options, maxCost, taskCount) {
   var env = [
     ['SHEETS_AI_SOURCE', plan.spreadsheetId],
     ['SHEETS_AI_SHEET', plan.sheet],
@@ -120,13 +129,13 @@ function runEnv_(plan, s, options, maxCost) {
     ['SHEETS_AI_TASK', plan.task],
     ['SHEETS_AI_PROVIDER', 'openai'],
     ['SHEETS_AI_MODEL', s.model],
-    ['SHEETS_AI_MAX_COST', String(maxCost)],
+    ['SHEETS_AI_MAX_COST', String(perTaskCap_(maxCost, taskCount))],
+    ['SHEETS_AI_ROWS', plan.rowsSpec || ''],
+    ['SHEETS_AI_LABELS', options.labels || ''],
+    ['SHEETS_AI_MAX_CHARS', options.maxChars ? String(options.maxChars) : ''],
+    ['SHEETS_AI_PROMPT', options.prompt || ''],
+    ['SHEETS_AI_LOG_SHEET', s.logSheet || ''],
   ];
-  if (plan.rowsSpec) env.push(['SHEETS_AI_ROWS', plan.rowsSpec]);
-  if (options.labels) env.push(['SHEETS_AI_LABELS', options.labels]);
-  if (options.maxChars) env.push(['SHEETS_AI_MAX_CHARS', String(options.maxChars)]);
-  if (options.prompt) env.push(['SHEETS_AI_PROMPT', options.prompt]);
-  if (s.logSheet) env.push(['SHEETS_AI_LOG_SHEET', s.logSheet]);
   return env.map(function (p) { return { name: p[0], value: p[1] }; });
 }
 
@@ -202,8 +211,9 @@ function startRun(token, choices) {
     var taskCount = taskCountFor_(plan.rows.todo, s);
     var operation;
     try {
+      // clearArgs: arguments configured on the job would win over these variables (flags > environment).
       operation = runJob_(s, {
-        containerOverrides: [{ env: runEnv_(plan, s, options, maxCost) }],
+        containerOverrides: [{ env: runEnv_(plan, s, options, maxCost, taskCount), clearArgs: true }],
         taskCount: taskCount,
       });
     } catch (e) {

@@ -35,6 +35,7 @@ test('Analyze sentiment on a selected column: the dialog shows the plan, Start s
   const body = JSON.parse(run.payload);
   assert.deepEqual(Object.keys(body), ['overrides']);
   assert.equal(body.overrides.taskCount, 2, '4 rows at 2 rows per task');
+  // SHEETS_AI_MAX_COST is per task in `sheets-ai job`: the cap of 1.5 for the run is 0.75 for each of 2 tasks.
   assert.deepEqual(env(run), {
     SHEETS_AI_SOURCE: '1AbCdEfGhIjK',
     SHEETS_AI_SHEET: 'Reviews',
@@ -44,9 +45,14 @@ test('Analyze sentiment on a selected column: the dialog shows the plan, Start s
     SHEETS_AI_TASK: 'sentiment',
     SHEETS_AI_PROVIDER: 'openai',
     SHEETS_AI_MODEL: 'gpt-4.1-mini',
-    SHEETS_AI_MAX_COST: '1.5',
+    SHEETS_AI_MAX_COST: '0.75',
+    SHEETS_AI_ROWS: '',
+    SHEETS_AI_LABELS: '',
+    SHEETS_AI_MAX_CHARS: '',
+    SHEETS_AI_PROMPT: '',
     SHEETS_AI_LOG_SHEET: 'sheets-ai log',
   });
+  assert.equal(body.overrides.containerOverrides[0].clearArgs, true, "the job's own args cannot override the run");
   assert.ok(!/OPENAI_API_KEY|sk-/.test(run.payload), 'no key in the request');
   assert.equal(w.values()[0][3], 'Sentiment (AI)', 'the output column is headed before the job starts');
   assert.equal(start.result.id, 'sheets-ai-xxxx1');
