@@ -42,7 +42,9 @@ def ensure_node_modules() -> None:
     npm = shutil.which("npm")
     if npm is None:
         if os.environ.get("CI") == "true":
-            pytest.fail("npm is not installed: CI needs it to install apps_script/'s playwright-core", pytrace=False)
+            pytest.fail(
+                "npm is not installed: CI needs it to install apps_script/'s playwright-core", pytrace=False
+            )
         return  # the browser tests say they are skipped, and why
     run = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund"], cwd=APPS_SCRIPT, capture_output=True, text=True, check=False

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+from typing import Any
 
-from tests._node import APPS_SCRIPT, ensure_node_modules, node
+import openpyxl
+import pytest
+from _node import APPS_SCRIPT, ensure_node_modules, node
+from conftest import run_json
 
 
 def run_node_tests(*folders: str) -> subprocess.CompletedProcess[str]:
@@ -43,9 +48,13 @@ def test_dialogs_and_sidebar_work_in_headless_chromium() -> None:
 
 def test_the_price_table_in_the_script_is_generated_from_pricing_json() -> None:
     exe = node()
-    check = subprocess.run([exe, "tools/gen-pricing.js", "--check"], cwd=APPS_SCRIPT, capture_output=True, text=True)
+    check = subprocess.run(
+        [exe, "tools/gen-pricing.js", "--check"], cwd=APPS_SCRIPT, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stderr
-    table = json.loads((APPS_SCRIPT.parent / "sheets_ai" / "data" / "pricing.json").read_text(encoding="utf-8"))
+    table = json.loads(
+        (APPS_SCRIPT.parent / "sheets_ai" / "data" / "pricing.json").read_text(encoding="utf-8")
+    )
     text = (APPS_SCRIPT / "src" / "Pricing.gs").read_text(encoding="utf-8")
     assert f'"asOf": "{table["as_of"]}"' in text
 
@@ -62,3 +71,55 @@ def test_every_scope_is_explained_and_no_broader_sheets_scope_is_asked() -> None
         assert short in menu, f"Menu.gs does not explain the scope {short}"
     assert "https://www.googleapis.com/auth/spreadsheets" not in scopes
     assert "https://www.googleapis.com/auth/drive" not in scopes
+
+
+ESTIMATE_JS = """
+const { world } = require('./test/support/world');
+const input = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+const ex = world().click('getSettings');
+process.stdout.write(JSON.stringify(ex.ctx.estimateRun_(input.task, input.texts, input.model, input.options)));
+"""
+
+ESTIMATE_CASES = [
+    ("sentiment", {}, {}),
+    ("summarize", {"maxChars": 120}, {"--max-chars": "120"}),
+    (
+        "classify",
+        {"labels": "shipping,quality,price,service"},
+        {"--labels": "shipping,quality,price,service"},
+    ),
+    ("extract", {"prompt": "Which product is mentioned?"}, {"--prompt": "Which product is mentioned?"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("task", "js_options", "cli_options"), ESTIMATE_CASES, ids=[c[0] for c in ESTIMATE_CASES]
+)
+def test_the_dialogs_estimate_is_of_the_same_kind_as_sheets_ai_estimate(
+    work: Path, task: str, js_options: dict[str, Any], cli_options: dict[str, str]
+) -> None:
+    """Same rows, same model: the same number of requests and a cost within 30% of the exact count's."""
+    book = work / "reviews.xlsx"
+    sheet = openpyxl.load_workbook(book).active
+    assert sheet is not None
+    col = [c.value for c in sheet[1]].index("Review")
+    texts = [str(r[col]) for r in sheet.iter_rows(min_row=2, values_only=True) if r[col] not in (None, "")]
+    flags = [x for kv in cli_options.items() for x in kv]
+    args = ("estimate", book, "--task", task, "--input", "Review", "--output", "Result", *flags)
+    _, report = run_json(
+        *args, "--provider", "openai", "--model", "gpt-4.1-mini", env={"OPENAI_API_KEY": "unused"}
+    )
+    payload = json.dumps({"task": task, "texts": texts, "model": "gpt-4.1-mini", "options": js_options})
+    proc = subprocess.run(
+        [node(), "-e", ESTIMATE_JS],
+        cwd=APPS_SCRIPT,
+        input=payload,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    js = json.loads(proc.stdout)
+    assert js["rows"] == report["rows_total"] - report["rows_skipped"]
+    assert js["requests"] == report["requests"]
+    assert js["costUsd"] == pytest.approx(report["estimated_cost_usd"], rel=0.3), (js, report)
+    assert js["promptTokens"] == pytest.approx(report["prompt_tokens"], rel=0.3)

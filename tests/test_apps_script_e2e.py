@@ -15,11 +15,11 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from _node import APPS_SCRIPT, node
 
 from sheets_ai.testing.cloudrun_server import CloudRunEmulator
 from sheets_ai.testing.openai_server import FakeOpenAI
 from sheets_ai.testing.sheets_server import SheetsEmulator
-from tests._node import APPS_SCRIPT, node
 
 PROJECT, REGION, JOB = "my-sheets-ai", "us-central1", "sheets-ai"
 REVIEWS = [
@@ -60,7 +60,9 @@ def stack(tmp_path) -> Iterator[tuple[SheetsEmulator, CloudRunEmulator, str]]:
             yield sheets, run, sid
 
 
-def test_a_click_on_analyze_sentiment_fills_the_sheet(stack: tuple[SheetsEmulator, CloudRunEmulator, str]) -> None:
+def test_a_click_on_analyze_sentiment_fills_the_sheet(
+    stack: tuple[SheetsEmulator, CloudRunEmulator, str],
+) -> None:
     sheets, run, sid = stack
     env = {
         **os.environ,
@@ -89,7 +91,9 @@ def test_a_click_on_analyze_sentiment_fills_the_sheet(stack: tuple[SheetsEmulato
     start = steps["start"]
     assert start["ok"], start["error"]
     assert start["value"]["taskCount"] == 3
-    assert start["value"]["execution"].startswith(f"projects/{PROJECT}/locations/{REGION}/jobs/{JOB}/executions/")
+    assert start["value"]["execution"].startswith(
+        f"projects/{PROJECT}/locations/{REGION}/jobs/{JOB}/executions/"
+    )
     assert start["toasts"][0]["msg"].startswith(f"Started {start['value']['id']} on 9 rows (3 tasks)")
     execution = requests.get(f"{run.url}/v2/{start['value']['execution']}", headers=AUTH, timeout=10).json()
     sent = {e["name"]: e.get("value", "") for e in execution["template"]["containers"][0]["env"]}
@@ -103,7 +107,9 @@ def test_a_click_on_analyze_sentiment_fills_the_sheet(stack: tuple[SheetsEmulato
     assert latest["state"] == "Succeeded", steps["recentRuns"]
     assert latest["tasksDone"] == latest["taskCount"] == 3
     assert latest["logUri"]
-    assert any("Running" in s or "Pending" in s for s in steps["recentRuns"]["seen"]), "the sidebar saw it going"
+    assert any("Running" in s or "Pending" in s for s in steps["recentRuns"]["seen"]), (
+        "the sidebar saw it going"
+    )
     assert final["log"]["rows"], "the run log sheet the job appends to is shown"
     assert all(row[5] for row in final["log"]["rows"])
 
@@ -115,4 +121,6 @@ def test_a_click_on_analyze_sentiment_fills_the_sheet(stack: tuple[SheetsEmulato
             assert result in LABELS, row
         else:
             assert result in ("", None), "an empty review stays without a result"
-    assert [r[3] for r in steps["sheet"][1:] if r[1]] == [r[3] for r in values[1:] if r[1]], "the script sees them"
+    assert [r[3] for r in steps["sheet"][1:] if r[1]] == [r[3] for r in values[1:] if r[1]], (
+        "the script sees them"
+    )
