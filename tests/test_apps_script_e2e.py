@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
-import requests
 from _node import APPS_SCRIPT, node
 
 from sheets_ai.testing.cloudrun_server import CloudRunEmulator
@@ -95,7 +95,9 @@ def test_a_click_on_analyze_sentiment_fills_the_sheet(
         f"projects/{PROJECT}/locations/{REGION}/jobs/{JOB}/executions/"
     )
     assert start["toasts"][0]["msg"].startswith(f"Started {start['value']['id']} on 9 rows (3 tasks)")
-    execution = requests.get(f"{run.url}/v2/{start['value']['execution']}", headers=AUTH, timeout=10).json()
+    req = urllib.request.Request(f"{run.url}/v2/{start['value']['execution']}", headers=AUTH)
+    with urllib.request.urlopen(req, timeout=10) as answer:
+        execution = json.load(answer)
     sent = {e["name"]: e.get("value", "") for e in execution["template"]["containers"][0]["env"]}
     assert sent["SHEETS_AI_MAX_COST"] == "0.166666", "the run's cap of $0.50 split between its 3 tasks"
     assert steps["second"]["ok"] is False and "still going" in steps["second"]["error"]

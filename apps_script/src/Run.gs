@@ -29,7 +29,19 @@ function openRunDialog_(task, target, preset) {
   var maxCost = preset && preset.maxCost ? preset.maxCost : s.maxCost;
   var token = Utilities.getUuid();
   plan.task = task;
-  CacheService.getUserCache().put('plan:' + token, JSON.stringify(plan), PLAN_TTL_SECONDS);
+  // The dialog's later calls re-read the sheet from this (a cache value holds at most 100 KB: no row texts).
+  var stored = {
+    task: task,
+    output: plan.output.letter,
+    target: {
+      sheet: plan.sheet,
+      column: plan.input.column,
+      rowsSpec: plan.rowsSpec,
+      first: plan.rows.first,
+      last: plan.rows.last,
+    },
+  };
+  CacheService.getUserCache().put('plan:' + token, JSON.stringify(stored), PLAN_TTL_SECONDS);
   var view = confirmView_(plan, s, options, maxCost);
   view.token = token;
   var t = HtmlService.createTemplateFromFile('ConfirmDialog');
@@ -68,16 +80,27 @@ function taskCountFor_(rows, s) {
   return Math.max(1, Math.min(Number(s.maxTasks) || 1, Math.ceil(rows / (Number(s.rowsPerTask) || 500))));
 }
 
-function loadPlan_(token) {
+/** The dialog's plan, read again from the sheet (rows filled meanwhile are no longer counted). */
+function loadPlan_(token, s) {
   var raw = CacheService.getUserCache().get('plan:' + String(token));
   if (!raw) throw new UserError('This dialog has expired. Close it and choose the menu entry again.');
-  return JSON.parse(raw);
+  var stored = JSON.parse(raw);
+  var plan = planFromSelection_(stored.task, s, stored.target);
+  if (plan.output.letter !== stored.output) {
+    throw new UserError(
+      'The sheet has changed since this dialog opened (the results would now go to column ' + plan.output.letter +
+        ', not ' + stored.output + '). Close it and choose the menu entry again.'
+    );
+  }
+  plan.task = stored.task;
+  return plan;
 }
 
 /** The confirmation dialog asks again when the task options change (they change the estimate). */
 function estimateFor(token, options) {
-  var plan = loadPlan_(token);
-  return estimateRun_(plan.task, plan.texts, getSettings().model, checkOptions_(plan.task, options || {}, false));
+  var s = getSettings();
+  var plan = loadPlan_(token, s);
+  return estimateRun_(plan.task, plan.texts, s.model, checkOptions_(plan.task, options || {}, false));
 }
 
 /** Task options from the dialog, checked; `strict` also requires what the task needs (labels, a question). */
@@ -179,8 +202,8 @@ function runningOn_(s, plan) {
  * taskCount, logUri}. Throws UserError / CloudRunError with the message the dialog shows.
  */
 function startRun(token, choices) {
-  var plan = loadPlan_(token);
   var s = getSettings();
+  var plan = loadPlan_(token, s);
   var c = choices || {};
   var options = checkOptions_(plan.task, c.options || {}, true);
   var maxCost = Number(c.maxCost);

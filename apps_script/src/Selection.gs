@@ -48,7 +48,7 @@ function isBlank_(v) {
 }
 
 /**
- * The plan for running `task` on the active selection: {spreadsheetId, sheet, headerRow, input: {column,
+ * The plan for running `task` on the active selection (or on `target`: {sheet, column, rowsSpec, first, last}): {spreadsheetId, sheet, headerRow, input: {column,
  * letter, header}, output: {column, letter, header, exists}, rows: {first, last, todo, empty, filled},
  * texts (the inputs to do, for the estimate), rowsSpec (a --rows range when only part of the column is
  * selected, else '')}. Throws UserError with what to select when the selection cannot be used.
@@ -60,8 +60,10 @@ function planFromSelection_(task, s, target) {
   if (target) {
     // "Run again": the sheet and column of the last run, whatever is selected now.
     sheet = ss.getSheetByName(target.sheet);
-    if (!sheet) throw new UserError('The sheet "' + target.sheet + '" of the last run no longer exists.');
-    range = sheet.getRange(columnLetter_(target.column) + ':' + columnLetter_(target.column));
+    if (!sheet) throw new UserError('The sheet "' + target.sheet + '" no longer exists.');
+    range = target.rowsSpec
+      ? sheet.getRange(target.first, target.column, target.last - target.first + 1, 1)
+      : sheet.getRange(columnLetter_(target.column) + ':' + columnLetter_(target.column));
   } else {
     sheet = ss.getActiveSheet();
     range = sheet.getActiveRange();

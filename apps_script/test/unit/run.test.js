@@ -162,3 +162,29 @@ test('an expired dialog says so instead of starting anything', () => {
   const w = world();
   assert.match(w.fails('startRun', 'no-such-token', { maxCost: '1' }).error.message, /expired/);
 });
+
+test('a large sheet: the dialog keeps no row text in the cache (100 KB a value) and counts rows when Start is clicked', () => {
+  const rows = [['Review']];
+  for (let i = 0; i < 3000; i++) rows.push([`Review ${i}: `.padEnd(120, 'lorem ipsum dolor sit amet ')]);
+  const w = world({ sheets: { Reviews: rows } });
+  w.spreadsheet.select('A2');
+  const view = dialogData(w.click('analyzeSentiment'));
+  assert.equal(view.rows.todo, 3000);
+  assert.equal(view.taskCount, 5, '3000 rows at 2 rows per task, at most 5 tasks');
+  assert.ok(view.estimate.requests >= 30);
+  w.spreadsheet.getSheetByName('Reviews').getRange('B1:B3').setValues([['Sentiment (AI)'], ['positive'], ['negative']]);
+  const ex = w.click('startRun', view.token, { maxCost: '5' });
+  assert.equal(ex.result.taskCount, 5);
+  assert.match(w.spreadsheet.toasts[0].msg, /on 2998 rows/, 'rows filled while the dialog was open are not counted');
+});
+
+test('a sheet changed under the dialog (its output column moved) is not started', () => {
+  const w = world();
+  w.spreadsheet.select('B2');
+  const view = dialogData(w.click('analyzeSentiment'));
+  assert.equal(view.output.letter, 'D');
+  w.spreadsheet.getSheetByName('Reviews').getRange('D1').setValue('Notes');
+  const refused = w.fails('startRun', view.token, { maxCost: '1' });
+  assert.match(refused.error.message, /changed since this dialog opened \(the results would now go to column E, not D\)/);
+  assert.equal(w.cloudRun.executions.length, 0);
+});
