@@ -67,7 +67,7 @@ test('Confirmation dialog: shows the plan and estimate; Start sends the run with
   assert.equal(await page.textContent('#output'), 'D: Sentiment (AI) (new column)');
   assert.equal(await page.textContent('#rows'), '4 (rows 2-6; skipped: 1 are empty)');
   assert.equal(await page.textContent('#model'), 'gpt-4.1-mini');
-  assert.match(await page.textContent('#estimate'), /^about \$0\.\d{4} \(1 requests, ~\d+ prompt and ~\d+ completion tokens\)$/);
+  assert.match(await page.textContent('#estimate'), /^about \$0\.\d{4} \(1 request, ~\d+ prompt and ~\d+ completion tokens\)$/);
   assert.match(await page.textContent('#estimate-note'), /An estimate from approximate token counts, prices as of \d{4}-\d{2}-\d{2}/);
   assert.equal(await page.inputValue('#maxCost'), '2');
   await page.fill('#maxCost', '0.25');
