@@ -4,6 +4,8 @@ the Sheets emulator and the fake OpenAI server."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import signal
@@ -245,3 +247,26 @@ def test_sigterm_writes_finished_rows_within_ten_seconds_then_exits_non_zero(emu
     assert (
         last["exit_code"] == 130 and last["severity"] == "ERROR" and last["rows"]["processed"] == len(written)
     )
+
+
+def test_the_pacer_spaces_writes_by_the_tasks_share_and_stops_waiting_on_a_stop_signal() -> None:
+    from sheets_ai import signals
+    from sheets_ai.job.pacing import WritePacer
+
+    now = [100.0]
+    calls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = WritePacer(60 / 3, clock=lambda: now[0], sleep=sleep)  # task share of 3 tasks: 20 writes a minute
+    for _ in range(4):
+        pacer()
+        calls.append(now[0])
+    assert [round(b - a, 6) for a, b in itertools.pairwise(calls)] == [3.0, 3.0, 3.0]
+    with signals.StopSignals() as stop:
+        with contextlib.suppress(KeyboardInterrupt):
+            stop._handle(signal.SIGTERM, None)  # what SIGTERM does: record it, raise in the main thread
+        before = now[0]
+        pacer()  # the save after SIGTERM does not wait for its turn
+        assert now[0] == before

@@ -33,6 +33,11 @@ def run_job(config: RunConfig, task: TaskEnv) -> RunReport:
     if task.attempt:
         log.info("Attempt %d: resuming; rows already filled are skipped.", task.attempt)
     pacer = WritePacer(SHEETS_WRITES_PER_MINUTE / task.count)
+    if config.checkpoint_seconds < pacer.interval:
+        # A checkpoint waits for its turn in the main loop, where no request is sent meanwhile: checkpoints
+        # no more often than the share allows keep the pacer from ever holding up the work.
+        log.debug("Checkpoints every %.1f s, this task's share of the Sheets write quota.", pacer.interval)
+        config = config.model_copy(update={"checkpoint_seconds": pacer.interval})
     table = open_table(config, for_writing=not config.dry_run, pace=pacer)
     if task.count > 1:
         table = ShardedTable(table, config, Shard(task.index, task.count))

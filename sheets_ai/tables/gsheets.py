@@ -68,8 +68,9 @@ LOG_HEADER = [
 
 
 class GoogleSheetTable(Table):
-    """``pace`` is called before every write request (values.batchUpdate, batchUpdate, values.append): the
-    job passes one that spaces its writes so the tasks of an execution share the 60 writes/min quota."""
+    """``pace`` is called before each write of results (its re-read and values.batchUpdate; each further 2 MB
+    request) and each --log-sheet request: the job passes one that spaces them so the tasks of an execution
+    share the 60 writes (and reads) per minute quota."""
 
     def __init__(
         self, config: RunConfig, *, for_writing: bool = True, pace: Callable[[], None] | None = None
@@ -234,6 +235,7 @@ class GoogleSheetTable(Table):
         outcome = WriteOutcome()
         if not rows or not self.for_writing:
             return outcome
+        self._pace()  # the re-read and the write that follows it take one turn of the pace
         current = self._reread(rows[0], rows[-1])
         updates: dict[tuple[int, int], str] = {}
         for row in rows:
@@ -323,14 +325,14 @@ class GoogleSheetTable(Table):
                 }
             ]
         }
-        self._pace()
         self._call(lambda: self.http.batch_update(self.spreadsheet_id, body))
         self.props.setdefault("gridProperties", {})["columnCount"] = needed
 
     def _send(self, updates: dict[tuple[int, int], str]) -> None:
         """values.batchUpdate RAW, one range per run of adjacent rows in a column, no body over 2 MB."""
-        for body in batch_update_bodies(self.sheet_title, updates):
-            self._pace()
+        for i, body in enumerate(batch_update_bodies(self.sheet_title, updates)):
+            if i:
+                self._pace()  # a write over 2 MB: each further request waits for its turn
             self._call(partial(self.http.values_batch_update, self.spreadsheet_id, body))
 
     # --------------------------------------------------------------- run log

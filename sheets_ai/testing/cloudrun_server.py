@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import logging
-import re
 import signal
 import sys
 import tempfile
@@ -37,67 +35,19 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sheets_ai.testing._cloudrun_model import (
-    KILL_GRACE,
-    Execution,
-    JobSpec,
-    base_environment,
-    env_list,
-    parse_duration,
+from sheets_ai.testing._cloudrun_api import (
+    ALL_PERMISSIONS,
+    EXECUTION_TYPE,
+    parse_run_request,
+    route,
+    validator,
 )
+from sheets_ai.testing._cloudrun_model import KILL_GRACE, Execution, JobSpec, base_environment, env_list
 from sheets_ai.testing._sheets_cells import ApiError
 
 __all__ = ["ApiError", "CloudRunEmulator", "main"]
 
 log = logging.getLogger(__name__)
-ALL_PERMISSIONS = frozenset(
-    {
-        "run.jobs.get",
-        "run.jobs.run",
-        "run.jobs.runWithOverrides",
-        "run.executions.get",
-        "run.executions.list",
-        "run.executions.cancel",
-        "run.operations.get",
-    }
-)
-_NAME = r"projects/([^/]+)/locations/([^/]+)"
-_ROUTES = [
-    ("GET", re.compile(rf"^/v2/{_NAME}/jobs/([^/:]+)$"), "jobs.get", "run.jobs.get"),
-    ("POST", re.compile(rf"^/v2/{_NAME}/jobs/([^/:]+):run$"), "jobs.run", "run.jobs.run"),
-    ("GET", re.compile(rf"^/v2/{_NAME}/jobs/([^/:]+)/executions$"), "executions.list", "run.executions.list"),
-    (
-        "GET",
-        re.compile(rf"^/v2/{_NAME}/jobs/([^/:]+)/executions/([^/:]+)$"),
-        "executions.get",
-        "run.executions.get",
-    ),
-    (
-        "POST",
-        re.compile(rf"^/v2/{_NAME}/jobs/([^/:]+)/executions/([^/:]+):cancel$"),
-        "executions.cancel",
-        "run.executions.cancel",
-    ),
-    ("GET", re.compile(rf"^/v2/{_NAME}/operations/([^/:]+)$"), "operations.get", "run.operations.get"),
-]
-_EXECUTION_TYPE = "type.googleapis.com/google.cloud.run.v2.Execution"
-_OVERRIDE_KEYS = {"containerOverrides", "taskCount", "timeout"}
-_CONTAINER_KEYS = {"name", "args", "env", "clearArgs"}
-
-
-@functools.cache
-def _validator() -> Any:
-    """The v2 discovery document's request checks (google-api-python-client ships it), or None."""
-    import importlib.util
-
-    from sheets_ai.testing._sheets_validation import Validator
-
-    spec = importlib.util.find_spec("googleapiclient")
-    for base in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(base) / "discovery_cache" / "documents" / "run.v2.json"
-        if path.is_file():
-            return Validator(json.loads(path.read_text(encoding="utf-8")))
-    return None
 
 
 class CloudRunEmulator:
@@ -216,15 +166,15 @@ class CloudRunEmulator:
 
     def _dispatch(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> Any:
         parts = urlsplit(raw_path)
-        match, kind, permission = _route(method, parts.path)
+        match, kind, permission = route(method, parts.path)
         self._authorize(headers, permission, parts.path.removeprefix("/v2/"))
         payload = self._json(body) if method == "POST" else None
-        validator = _validator()
-        if validator is not None:
+        checker = validator()
+        if checker is not None:
             method_id = "run.projects.locations." + (
                 kind if kind.startswith(("jobs.", "operations.")) else f"jobs.{kind}"
             )
-            payload = validator.check(method_id, parse_qs(parts.query), payload)
+            payload = checker.check(method_id, parse_qs(parts.query), payload)
         project, location, *rest = match.groups()
         if kind == "operations.get":
             return self._operation(f"projects/{project}/locations/{location}/operations/{rest[0]}")
@@ -306,49 +256,13 @@ class CloudRunEmulator:
         return max(mine, key=lambda e: e.created) if mine else None
 
     def _run(self, job: JobSpec, request: Mapping[str, Any]) -> dict[str, Any]:
-        overrides = request.get("overrides") or {}
-        _check_keys(overrides, _OVERRIDE_KEYS, "overrides")
-        containers = overrides.get("containerOverrides") or []
-        if len(containers) > 1:
-            raise ApiError(
-                400, "overrides.containerOverrides: only one container can be overridden.", "INVALID_ARGUMENT"
-            )
-        container = containers[0] if containers else {}
-        _check_keys(container, _CONTAINER_KEYS, "overrides.containerOverrides[0]")
-        env = {e["name"]: e["value"] for e in job.env}
-        for i, item in enumerate(container.get("env") or []):
-            if not isinstance(item, Mapping) or not item.get("name"):
-                raise ApiError(
-                    400,
-                    f"overrides.containerOverrides[0].env[{i}].name: must not be empty.",
-                    "INVALID_ARGUMENT",
-                )
-            env[str(item["name"])] = str(item.get("value", ""))
-        args = job.args
-        if container.get("clearArgs"):
-            args = []
-        if container.get("args"):
-            args = [str(a) for a in container["args"]]
-        task_count = overrides.get("taskCount", job.task_count)
-        if not isinstance(task_count, int) or task_count < 0:
-            raise ApiError(400, "overrides.task_count: must be a non-negative number.", "INVALID_ARGUMENT")
-        timeout = job.timeout
-        if "timeout" in overrides:
-            parsed = parse_duration(str(overrides["timeout"]))
-            if parsed is None:
-                raise ApiError(
-                    400,
-                    f"Invalid value at 'overrides.timeout' (type.googleapis.com/google.protobuf.Duration), "
-                    f'"{overrides["timeout"]}"',
-                    "INVALID_ARGUMENT",
-                )
-            timeout = parsed
+        run = parse_run_request(job, request)
         execution = Execution(
             job,
-            env=env_list(env),
-            args=args,
-            task_count=task_count or job.task_count,
-            timeout=timeout,
+            env=env_list(run.env),
+            args=run.args,
+            task_count=run.task_count,
+            timeout=run.timeout,
             log_dir=self.log_dir,
             base_env=self.base_env if self.base_env is not None else base_environment(),
             kill_grace=self.kill_grace,
@@ -373,7 +287,7 @@ class CloudRunEmulator:
         if found is None:
             raise ApiError(404, f"Operation '{name.rsplit('/', 1)[-1]}' not found.", "NOT_FOUND")
         execution = self._execution(found[0])
-        resource = {"@type": _EXECUTION_TYPE, **execution.resource()}
+        resource = {"@type": EXECUTION_TYPE, **execution.resource()}
         operation: dict[str, Any] = {
             "name": name,
             "metadata": resource,
@@ -382,29 +296,6 @@ class CloudRunEmulator:
         if operation["done"]:
             operation["response"] = resource
         return operation
-
-
-def _route(method: str, path: str) -> tuple[re.Match[str], str, str]:
-    """The route of a request: the path's groups, the method (``jobs.run`` …) and the permission it needs."""
-    for verb, pattern, kind, permission in _ROUTES:
-        match = pattern.match(path)
-        if match and verb == method:
-            return match, kind, permission
-    raise ApiError(404, f"The requested URL {path} was not found on this server.", "NOT_FOUND")
-
-
-def _check_keys(data: Any, allowed: set[str], where: str) -> None:
-    if not isinstance(data, Mapping):
-        raise ApiError(
-            400, f"Invalid JSON payload received. '{where}' must be an object.", "INVALID_ARGUMENT"
-        )
-    for key in data:
-        if key not in allowed:
-            raise ApiError(
-                400,
-                f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field.",
-                "INVALID_ARGUMENT",
-            )
 
 
 class _Handler(BaseHTTPRequestHandler):
