@@ -31,6 +31,7 @@ FILE_RUN_OPTIONS = frozenset(
         "output_file",
         "checkpoint_seconds",
         "status_column",
+        "confidence_column",
         "log_sheet",
         "credentials",
     }

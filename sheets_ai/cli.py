@@ -310,6 +310,9 @@ def main() -> None:
 )
 @click.option("--checkpoint-seconds", type=float, help="Save finished rows at least this often (default 30).")
 @click.option("--status-column", metavar="COLUMN", help="Also write ok / error: … per row into this column.")
+@click.option(
+    "--confidence-column", metavar="COLUMN", help="Label tasks: also write each row's confidence (0-1)."
+)
 @click.option("--log-sheet", help="Google Sheets: append one row per run to this worksheet.")
 def run_command(**params: Any) -> None:
     """Fill the output column with one result per row of the input column."""

@@ -42,6 +42,7 @@ _NOT_BLANK = {
     "input": _COLUMN_HINT,
     "output": _COLUMN_HINT,
     "status_column": _COLUMN_HINT,
+    "confidence_column": _COLUMN_HINT,
     "sheet": "give a worksheet name, or leave the option out for the active sheet",
     "log_sheet": "give a worksheet name, or leave the option out",
     "output_file": "give a file name, or leave the option out to write into the source",
@@ -112,6 +113,8 @@ class RunConfig(BaseModel):
 
     credentials: Path | None = None
     status_column: str | None = None
+    #: Label tasks: write each row's confidence (0-1, two decimals) into this column.
+    confidence_column: str | None = None
     log_sheet: str | None = None
 
     @field_validator(*_NOT_BLANK, mode="before")

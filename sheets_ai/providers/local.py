@@ -67,11 +67,13 @@ class LocalProvider(Provider):
         from .local_nlp import summarize
 
         answers: dict[str, str] = {}
+        confidences: dict[str, float] = {}
         other: list[int] = []
         for item in items:
             if task.name == "sentiment":
-                label, language = self._sentiment.label_and_language(item.text)
+                label, confidence, language = self._sentiment.assess(item.text)
                 answers[item.id] = label
+                confidences[item.id] = confidence
                 if language == "other":
                     other.append(item.row)
             elif task.name == "summarize":
@@ -79,7 +81,7 @@ class LocalProvider(Provider):
             else:  # pragma: no cover - check() refuses these
                 raise ProviderError(f"The local analyzer cannot run --task {task.name}.")
         self._count_other(task, other)
-        return BatchAnswer(answers=answers, usage=Usage(requests=0))
+        return BatchAnswer(answers=answers, usage=Usage(requests=0), confidences=confidences)
 
     def close(self) -> None:
         if self._notice is not None:
