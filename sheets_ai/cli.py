@@ -329,3 +329,8 @@ def estimate_command(**params: Any) -> None:
       sheets-ai estimate examples/reviews.xlsx --task sentiment --input Review --output Sentiment
     """
     _execute(params, dry_run=True)
+
+
+from .evaluation.command import eval_command  # noqa: E402 - the command body lives in its own module
+
+main.add_command(eval_command)

@@ -24,6 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import UsageError
+from .tasks import Task
+
 #: Bucket edges of the reported distribution (lower bounds; the last bucket includes 1.0).
 BUCKETS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 _LABEL_VALUE = re.compile(r'"a"\s*:\s*"([^"]*)"')
@@ -108,6 +111,16 @@ class ConfidenceBook:
     values: dict[int, float] = field(default_factory=dict)
     pending: dict[int, str] = field(default_factory=dict)
     without: int = 0
+
+    @classmethod
+    def for_run(cls, column: str | None, task: Task) -> ConfidenceBook:
+        """The book for a run of ``task``; ``--confidence-column`` on a text task is a usage error."""
+        if column and not task.is_label_task:
+            raise UsageError(
+                f"--confidence-column is for label tasks (sentiment, classify); --task {task.name} gives no "
+                "confidence. Leave the option out."
+            )
+        return cls(column=bool(column), applies=task.is_label_task)
 
     def add(self, row: int, value: float | None) -> None:
         if not self.applies:

@@ -67,14 +67,7 @@ class _Run:
         self.breaker = Breaker()
         self._budget_left: int | None = None
         self.signals = StopSignals()
-        if config.confidence_column and not self.task.is_label_task:
-            raise UsageError(
-                f"--confidence-column is for label tasks (sentiment, classify); --task {self.task.name} gives "
-                "no confidence. Leave the option out."
-            )
-        self.confidence = ConfidenceBook(
-            column=bool(config.confidence_column), applies=self.task.is_label_task
-        )
+        self.confidence = ConfidenceBook.for_run(config.confidence_column, self.task)
 
     # ---------------------------------------------------------------- the run
     def execute(self) -> RunReport:
