@@ -67,6 +67,14 @@ def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--prompt", help="Extract: the question to answer for each row."),
         click.option(
+            "--instructions",
+            metavar="TEXT",
+            help="A domain role and rules for the model, e.g. 'You read hotel reviews'.",
+        ),
+        click.option(
+            "--instructions-file", type=click.Path(dir_okay=False), help="The same, from a UTF-8 text file."
+        ),
+        click.option(
             "--provider",
             type=click.Choice(["auto", "local", "openai"]),
             help="auto (default): OpenAI when OPENAI_API_KEY is set, else the offline analyzer.",

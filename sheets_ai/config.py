@@ -45,6 +45,8 @@ _NOT_BLANK = {
     "confidence_column": _COLUMN_HINT,
     "sheet": "give a worksheet name, or leave the option out for the active sheet",
     "log_sheet": "give a worksheet name, or leave the option out",
+    "instructions": "give the instructions text, or leave the option out",
+    "instructions_file": "give the path of a text file, or leave the option out",
     "output_file": "give a file name, or leave the option out to write into the source",
     "credentials": "give the path of a key file, or leave the option out",
     "cache_dir": "give a folder, or leave the option out for the default",
@@ -78,6 +80,10 @@ class RunConfig(BaseModel):
     overwrite: bool = False
 
     labels: list[str] | None = None
+    #: A domain role and rules for any task, added to the system prompt (and so to the cache key).
+    instructions: str | None = Field(None, max_length=20_000)
+    #: The same, read from a UTF-8 text file.
+    instructions_file: Path | None = None
     max_chars: int = Field(200, ge=10, le=10_000)
     prompt: str | None = None
 

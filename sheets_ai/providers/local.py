@@ -40,6 +40,10 @@ class LocalProvider(Provider):
         self._notice: str | None = None
 
     def check(self, task: Task) -> None:
+        if task.domain and self._notices is not None:
+            self._notices.append(
+                "--instructions apply to a language model; the offline analyzer does not read them."
+            )
         if task.name in ("classify", "extract"):
             raise ProviderError(
                 f"--task {task.name} needs a language model; the offline 'local' analyzer only does sentiment "
