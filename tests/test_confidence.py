@@ -172,3 +172,33 @@ def test_confidence_column_is_refused_for_text_tasks(tmp_path: Path) -> None:
         "--confidence-column", "C", "--provider", "local",
     )  # fmt: skip
     assert proc.returncode == 2 and "label tasks" in report["error"]
+
+
+def test_confidence_column_in_google_sheets(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sheets_ai import run
+    from sheets_ai.tables._google import ENDPOINT_ENV
+    from sheets_ai.testing.sheets_server import SheetsEmulator
+
+    with SheetsEmulator(port=0) as emu:
+        monkeypatch.setenv(ENDPOINT_ENV, emu.url)
+        sid = emu.add_spreadsheet("Reviews", {"Sheet1": [["Review", "Notes"], *[[t, "keep"] for t in TEXTS]]})
+        report = run(
+            build_config(
+                {
+                    "source": sid,
+                    "input": "Review",
+                    "output": "Sentiment",
+                    "status_column": "Status",
+                    "confidence_column": "Confidence",
+                    "provider": "openai",
+                    "base_url": fake_openai.url,
+                    "cache": False,
+                }
+            )
+        )
+        assert report.exit_code == 0
+        values = emu.values(sid, "Sheet1")
+    assert values[0] == ["Review", "Notes", "Sentiment", "Status", "Confidence"]
+    wanted = [certainty("sentiment", t, expected_answer("sentiment", t)) for t in TEXTS]
+    assert [row[4] for row in values[1:]] == [f"{w:.2f}" for w in wanted]
+    assert [row[1] for row in values[1:]] == ["keep"] * len(TEXTS)
