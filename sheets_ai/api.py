@@ -32,6 +32,7 @@ FILE_RUN_OPTIONS = frozenset(
         "checkpoint_seconds",
         "status_column",
         "confidence_column",
+        "review_below",
         "log_sheet",
         "credentials",
     }

@@ -321,6 +321,12 @@ def main() -> None:
 @click.option(
     "--confidence-column", metavar="COLUMN", help="Label tasks: also write each row's confidence (0-1)."
 )
+@click.option(
+    "--review-below",
+    type=float,
+    metavar="CONFIDENCE",
+    help="Label tasks: mark rows below this confidence 'review' and list them in NAME.review.csv.",
+)
 @click.option("--log-sheet", help="Google Sheets: append one row per run to this worksheet.")
 def run_command(**params: Any) -> None:
     """Fill the output column with one result per row of the input column."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import UsageError
+from .review import REVIEW, ReviewList, review_path
 from .tasks import Task
 
 #: Bucket edges of the reported distribution (lower bounds; the last bucket includes 1.0).
@@ -112,15 +113,44 @@ class ConfidenceBook:
     pending: dict[int, str] = field(default_factory=dict)
     without: int = 0
 
+    #: --review-below: rows under it are flagged (status ``review``) and listed.
+    review: ReviewList | None = None
+
     @classmethod
-    def for_run(cls, column: str | None, task: Task) -> ConfidenceBook:
-        """The book for a run of ``task``; ``--confidence-column`` on a text task is a usage error."""
-        if column and not task.is_label_task:
-            raise UsageError(
-                f"--confidence-column is for label tasks (sentiment, classify); --task {task.name} gives no "
-                "confidence. Leave the option out."
-            )
-        return cls(column=bool(column), applies=task.is_label_task)
+    def for_run(cls, column: str | None, task: Task, review_below: float | None = None) -> ConfidenceBook:
+        """The book for a run of ``task``; confidence options on a text task are a usage error."""
+        for given, option in ((column, "--confidence-column"), (review_below, "--review-below")):
+            if given and not task.is_label_task:
+                raise UsageError(
+                    f"{option} is for label tasks (sentiment, classify); --task {task.name} gives no "
+                    "confidence. Leave the option out."
+                )
+        review = ReviewList(review_below) if review_below else None
+        return cls(column=bool(column), applies=task.is_label_task, review=review)
+
+    def status(self, row: int) -> str:
+        """``review`` for a finished row below --review-below, else ``ok``."""
+        flagged = self.review is not None and self.review.flags(self.values.get(row))
+        return REVIEW if flagged else "ok"
+
+    def list_for_review(
+        self, written: Iterable[int], texts: Mapping[int, str], answers: Mapping[int, str]
+    ) -> None:
+        """Add the flagged rows among those just written to the review list, and save it."""
+        if self.review is None:
+            return
+        for row in written:
+            if self.status(row) == REVIEW:
+                self.review.add(row, texts.get(row, ""), answers[row], self.values[row])
+        self.review.save()
+
+    def place_review(self, location: str) -> None:
+        """The review list goes beside the file the results are written to (none for Google Sheets)."""
+        if self.review is not None:
+            self.review.path = review_path(location)
+
+    def flagged(self) -> int:
+        return sum(1 for row in self.values if self.status(row) == REVIEW)
 
     def add(self, row: int, value: float | None) -> None:
         if not self.applies:
@@ -141,7 +171,12 @@ class ConfidenceBook:
     def report(self) -> dict[str, Any] | None:
         if not self.values and not self.without:
             return None
-        return distribution(self.values.values(), self.without)
+        out = distribution(self.values.values(), self.without)
+        if self.review is not None:
+            out["review_below"] = self.review.below
+            out["rows_review"] = self.flagged()
+            out["review_file"] = str(self.review.path) if self.review.path else None
+        return out
 
     def lookup(self) -> Mapping[int, float]:
         return self.values

@@ -121,6 +121,8 @@ class RunConfig(BaseModel):
     status_column: str | None = None
     #: Label tasks: write each row's confidence (0-1, two decimals) into this column.
     confidence_column: str | None = None
+    #: Label tasks: rows whose confidence is below this are marked ``review`` and listed (sheets_ai.review).
+    review_below: float | None = Field(None, gt=0, le=1)
     log_sheet: str | None = None
 
     @field_validator(*_NOT_BLANK, mode="before")

@@ -67,7 +67,7 @@ class _Run:
         self.breaker = Breaker()
         self._budget_left: int | None = None
         self.signals = StopSignals()
-        self.confidence = ConfidenceBook.for_run(config.confidence_column, self.task)
+        self.confidence = ConfidenceBook.for_run(config.confidence_column, self.task, config.review_below)
 
     # ---------------------------------------------------------------- the run
     def execute(self) -> RunReport:
@@ -81,6 +81,7 @@ class _Run:
             status = "error"
             try:
                 report.output = table.location
+                self.confidence.place_review(table.location)
                 self._with_table(table, provider)
                 status = "ok" if report.exit_code == 0 else "partial"
             except Interrupted:
@@ -211,8 +212,8 @@ class _Run:
                 remaining.append(p)
             else:
                 self.results[p.row] = value
-                self.statuses[p.row] = "ok"
                 self.confidence.add(p.row, confidence)
+                self.statuses[p.row] = self.confidence.status(p.row)
                 self.report.rows_cached += 1
         return remaining
 
@@ -311,8 +312,8 @@ class _Run:
         fresh_cache: dict[str, str] = {}
         for row, (value, raw) in verdict.done.items():
             self.results[row] = value
-            self.statuses[row] = "ok"
             self.confidence.add(row, verdict.confidence.get(row))
+            self.statuses[row] = self.confidence.status(row)
             self.done += 1
             if self.cache is not None and isinstance(raw, str):
                 fresh_cache[self.cache_keys[row]] = raw.strip()
@@ -355,6 +356,7 @@ class _Run:
             extra = {"confidences": confidences} if confidences is not None else {}
             outcome = table.write(results, expected, statuses if self.config.status_column else None, **extra)
             report.rows_processed += len(outcome.written)
+            self.confidence.list_for_review(outcome.written, self.originals, results)
             report.rows_changed += len(outcome.changed)
             for row, reason in outcome.failed.items():  # results the table cannot hold (e.g. its encoding)
                 report.failures.append(Failure(row=row, reason=reason))

@@ -141,6 +141,9 @@ class RunReport:
         if self.confidence and self.confidence.get("rows") and not self.dry_run:
             c = self.confidence
             details.append(f"confidence mean {c['mean']:.2f}, {_below(c, 0.8)} rows below 0.8")
+            if c.get("rows_review"):
+                where = f" (listed in {c['review_file']})" if c.get("review_file") else ""
+                details.append(f"{c['rows_review']} rows for review{where}")
         if details:
             lines.append("  " + "; ".join(details))
         for failure in self.failures[:10]:

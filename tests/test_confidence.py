@@ -202,3 +202,26 @@ def test_confidence_column_in_google_sheets(fake_openai: FakeOpenAI, monkeypatch
     wanted = [certainty("sentiment", t, expected_answer("sentiment", t)) for t in TEXTS]
     assert [row[4] for row in values[1:]] == [f"{w:.2f}" for w in wanted]
     assert [row[1] for row in values[1:]] == ["keep"] * len(TEXTS)
+
+
+def test_rows_below_review_threshold_are_marked_and_listed(fake: FakeOpenAI, tmp_path: Path) -> None:
+    from sheets_ai.review import read_review
+
+    book = _workbook(tmp_path / "r.xlsx")
+    proc, report = run_json(
+        "run", book, "--input", "Review", "--output", "Sentiment", "--status-column", "Status",
+        "--review-below", "0.8", *openai_args(fake), "--no-cache",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    sure = [certainty("sentiment", t, expected_answer("sentiment", t)) for t in TEXTS]
+    low = [i for i, c in enumerate(sure) if c < 0.8]
+    assert low and len(low) < len(TEXTS)
+    assert column_values(book, "C") == ["review" if i in low else "ok" for i in range(len(TEXTS))]
+    assert report["confidence"]["rows_review"] == len(low)
+    listed = read_review(tmp_path / "r.review.csv")
+    assert [r[0] for r in listed] == [str(i + 2) for i in low]
+    assert [r[1:4] for r in listed] == [
+        [TEXTS[i], expected_answer("sentiment", TEXTS[i]), f"{sure[i]:.2f}"] for i in low
+    ]
+    assert all(r[4:] == ["", ""] for r in listed)
+    assert (tmp_path / "r.review.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 that Excel reads
