@@ -75,6 +75,11 @@ def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--instructions-file", type=click.Path(dir_okay=False), help="The same, from a UTF-8 text file."
         ),
         click.option(
+            "--examples",
+            metavar="PATH",
+            help="Worked examples: a CSV of Input,Answer (default: NAME.examples.csv beside the source; 'none': off).",
+        ),
+        click.option(
             "--provider",
             type=click.Choice(["auto", "local", "openai"]),
             help="auto (default): OpenAI when OPENAI_API_KEY is set, else the offline analyzer.",
@@ -348,3 +353,6 @@ def estimate_command(**params: Any) -> None:
 from .evaluation.command import eval_command  # noqa: E402 - the command body lives in its own module
 
 main.add_command(eval_command)
+from .review_cli import apply_review_command  # noqa: E402
+
+main.add_command(apply_review_command)

@@ -84,6 +84,8 @@ class RunConfig(BaseModel):
     instructions: str | None = Field(None, max_length=20_000)
     #: The same, read from a UTF-8 text file.
     instructions_file: Path | None = None
+    #: Worked examples (few-shot): a CSV of Input,Answer; default NAME.examples.csv beside the source; "none": off.
+    examples: str | None = None
     max_chars: int = Field(200, ge=10, le=10_000)
     prompt: str | None = None
 

@@ -97,6 +97,11 @@ def system_prompt(task: Task) -> str:
     parts = [task.instructions]
     if task.domain:  # the user's role and rules, on one line (it cannot pose as a protocol line)
         parts.append(f"{DOMAIN_PREFIX}{escape_text(task.domain)}")
+    if task.examples:  # worked examples (few-shot), one line each, before the rows: a stable prefix
+        parts.append("Worked examples (a text, then its right answer):")
+        parts.extend(
+            f"Example: {escape_text(text)} => {escape_text(answer)}" for text, answer in task.examples
+        )
     if task.question:
         parts.append(f"Question: {escape_text(task.question)}")
     parts.append(_INPUT_RULES)

@@ -35,6 +35,8 @@ class Task:
     shortens: bool = False
     #: The user's domain role and rules (--instructions / --instructions-file), or None.
     domain: str | None = None
+    #: Worked examples (input, answer) shown in the system prompt (sheets_ai.corrections).
+    examples: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_label_task(self) -> bool:
@@ -56,6 +58,8 @@ class Task:
         }
         if self.domain:  # only when set: runs without instructions keep the keys they always had
             definition["domain"] = self.domain
+        if self.examples:
+            definition["examples"] = [list(pair) for pair in self.examples]
         return definition
 
     def fingerprint(self) -> str:
@@ -108,9 +112,12 @@ def domain_instructions(config: RunConfig) -> str | None:
 
 def build_task(config: RunConfig) -> Task:
     """Build the task a run asks for, checking its required options."""
+    from .corrections import run_examples
+
     task = _build_task(config)
     domain = domain_instructions(config)
-    return replace(task, domain=domain) if domain else task
+    examples = tuple(run_examples(config))
+    return replace(task, domain=domain, examples=examples) if domain or examples else task
 
 
 def _build_task(config: RunConfig) -> Task:

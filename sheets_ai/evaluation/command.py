@@ -45,6 +45,7 @@ def _ints(value: str | None) -> list[int] | None:
 @click.option("--prompt", help="Extract: the question.")
 @click.option("--instructions", metavar="TEXT", help="A domain role and rules for the model.")
 @click.option("--instructions-file", type=click.Path(dir_okay=False), help="The same, from a UTF-8 file.")
+@click.option("--examples", metavar="PATH", help="Worked examples: a CSV of Input,Answer.")
 @click.option("--max-chars", type=int, help="Summary/extract length limit.")
 @click.option("--batch-sizes", metavar="N,N", help="Rows per request to compare, e.g. 1,20,100.")
 @click.option("--models", metavar="A,B", help="OpenAI models to compare, e.g. gpt-4.1-mini,gpt-4.1-nano.")
@@ -100,6 +101,7 @@ def eval_command(**params: Any) -> None:
             "labels",
             "instructions",
             "instructions_file",
+            "examples",
             "prompt",
             "max_chars",
             "provider",
