@@ -14,7 +14,7 @@ from ..redact import SecretFilter, scrub
 
 EXAMPLE = """\b
 Examples:
-  sheets-ai eval examples/labelled.csv --input text --gold label --task sentiment --provider local
+  sheets-ai eval examples/labelled_reviews.csv --input text --gold label --provider local
   sheets-ai eval labelled.xlsx --input Review --gold Expected --models gpt-4.1-mini,gpt-4.1-nano \\
       --batch-sizes 1,20,100 --sample 200 --seed 7 --out eval-report
 """
