@@ -174,3 +174,23 @@ def test_extract_is_scored_by_normalized_exact_match(fake_openai: FakeOpenAI, tm
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert report["configurations"][0]["metrics"]["exact_match"] == round(2 / 3, 4)
+
+
+def test_eval_with_examples_runs_each_configuration_without_and_with_them(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    source = _csv(tmp_path / "labelled.csv", SMALL)
+    examples = _csv(tmp_path / "shots.csv", [("The lid is blue.", "negative")], ("Input", "Answer"))
+    proc, report = run_json(
+        "eval", source, "--input", "text", "--gold", "gold", "--examples", examples, "--batch-sizes", "8",
+        *openai_args(fake_openai), "--no-cache", "--out", tmp_path / "r",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    without, with_ = report["configurations"]
+    assert without["name"].endswith("· no examples") and with_["name"].endswith("· examples")
+    assert without["examples"] is None and with_["examples"] == str(examples)
+    systems = [r["body"]["messages"][0]["content"] for r in fake_openai.requests if "body" in r]
+    assert len(systems) == 2 and "Example:" not in systems[0]
+    assert "Example: The lid is blue. => negative" in systems[1]
+    assert with_["prompt_tokens"] > without["prompt_tokens"]  # what the examples cost
+    assert with_["metrics"]["confusion"] == without["metrics"]["confusion"] == CONFUSION  # keyword rules

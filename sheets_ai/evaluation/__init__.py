@@ -38,7 +38,8 @@ def evaluate(
     ``labels`` renames); rows without an input or a gold answer are skipped and counted. ``sample`` takes a
     seeded random sample of the labelled rows. ``options`` are RunConfig fields (``provider``, ``base_url``,
     ``labels``, ``prompt``, ``cache_dir``, ``max_cost`` …) with the usual precedence over ``SHEETS_AI_*``
-    and sheets-ai.toml. Nothing is written to ``source``.
+    and sheets-ai.toml. With ``examples`` (a CSV of worked examples) every configuration runs once without
+    and once with them. Nothing is written to ``source``.
     """
     misplaced = sorted(k for k in options if k in OWN_FIELDS)
     if misplaced:
@@ -69,7 +70,7 @@ def evaluate(
     )
     chosen_models: list[str | None] = list(models) if models else [None]
     chosen_sizes: list[int | None] = list(batch_sizes) if batch_sizes else [None]
-    settings = configurations(chosen_models, chosen_sizes)
+    settings = configurations(chosen_models, chosen_sizes, base.examples)
     for setting in settings:
         result.configurations.append(run_configuration(base, used, setting, progress))
     if out is not None:

@@ -88,8 +88,15 @@ def read_labelled(base: RunConfig, gold: str) -> tuple[list[Labelled], dict[str,
     return rows, skipped
 
 
-def configurations(models: Sequence[str | None], batch_sizes: Sequence[int | None]) -> list[dict[str, Any]]:
-    return [{"model": m, "batch_size": b} for m in models for b in batch_sizes]
+def configurations(
+    models: Sequence[str | None], batch_sizes: Sequence[int | None], examples: str | None = None
+) -> list[dict[str, Any]]:
+    """Every model x batch size; with worked examples (``examples``, a path), each once without and once with
+    them, so the report shows what they change."""
+    plain = [{"model": m, "batch_size": b} for m in models for b in batch_sizes]
+    if not examples or examples.strip().casefold() == "none":
+        return plain
+    return [{**s, "examples": e} for s in plain for e in ("none", examples)]
 
 
 def run_configuration(
@@ -109,6 +116,7 @@ def run_configuration(
         "model": setting.get("model") or base.model,
         "batch_size": setting.get("batch_size") or base.batch_size,
         "confidence_column": "confidence" if task.is_label_task else None,
+        "examples": setting.get("examples", base.examples) or "none",
     }
     if (
         base.cache
@@ -130,6 +138,8 @@ def run_configuration(
     if not label:
         shown = report.model if report.provider == "openai" else report.provider
         label = f"{shown} · batch {explicit['batch_size']}" if explicit["batch_size"] else shown
+        if "examples" in setting:
+            label += " · examples" if setting["examples"] != "none" else " · no examples"
     if task.is_label_task:
         spelled = canonical_labels(task.labels, task.display)
         scored = [
@@ -153,6 +163,7 @@ def run_configuration(
         "provider": report.provider,
         "model": report.model,
         "batch_size": explicit["batch_size"],
+        "examples": None if explicit["examples"] == "none" else explicit["examples"],
         "rows": n,
         "rows_per_request": round(n / requests, 2) if requests else None,
         "requests": report.requests,
