@@ -20,6 +20,7 @@ from .errors import (
     SourceError,
     UsageError,
 )
+from .evaluation import evaluate
 from .pipeline import run
 from .report import Failure, RunReport
 
@@ -39,6 +40,7 @@ __all__ = [
     "__version__",
     "build_config",
     "enrich",
+    "evaluate",
     "run",
     "run_texts",
 ]

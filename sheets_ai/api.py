@@ -31,6 +31,8 @@ FILE_RUN_OPTIONS = frozenset(
         "output_file",
         "checkpoint_seconds",
         "status_column",
+        "confidence_column",
+        "review_below",
         "log_sheet",
         "credentials",
     }

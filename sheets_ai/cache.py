@@ -1,11 +1,13 @@
 """SQLite result cache: the same text, task, provider and model is never paid for twice.
 
 The key is a SHA-256 of (provider, model, task definition, prompt protocol version, input text). API keys
-and credentials are never part of a key or a value.
+and credentials are never part of a key or a value. Each answer is stored with its confidence (NULL when
+the answer had none, and in caches written before confidences existed: the column is added on open).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -43,6 +45,10 @@ class ResultCache:
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
+        if "confidence" not in columns:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+                self._db.execute("ALTER TABLE results ADD COLUMN confidence REAL")
         self._db.commit()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, str]:
@@ -56,14 +62,29 @@ class ResultCache:
                 found.update(dict(rows.fetchall()))
         return found
 
-    def put_many(self, items: Mapping[str, str]) -> None:
+    def get_entries(self, keys: Iterable[str]) -> dict[str, tuple[str, float | None]]:
+        """key -> (answer, confidence or None) for the keys found."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, tuple[str, float | None]] = {}
+        with self._lock:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT key, value, confidence FROM results WHERE key IN ({marks})"
+                for key, value, confidence in self._db.execute(sql, chunk).fetchall():
+                    found[key] = (value, None if confidence is None else float(confidence))
+        return found
+
+    def put_many(self, items: Mapping[str, str], confidences: Mapping[str, float] | None = None) -> None:
+        """Store answers, each with its confidence from ``confidences`` (key -> 0-1) where there is one."""
         if not items:
             return
         now = time.time()
+        sure = confidences or {}
         with self._lock:
             self._db.executemany(
-                "INSERT OR REPLACE INTO results (key, value, created) VALUES (?, ?, ?)",
-                [(k, v, now) for k, v in items.items()],
+                "INSERT OR REPLACE INTO results (key, value, created, confidence) VALUES (?, ?, ?, ?)",
+                [(k, v, now, sure.get(k)) for k, v in items.items()],
             )
             self._db.commit()
 

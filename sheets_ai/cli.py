@@ -70,6 +70,19 @@ def _selection_options(fn: Callable[..., Any], *, source_required: bool = True) 
         ),
         click.option("--prompt", help="Extract: the question to answer for each row."),
         click.option(
+            "--instructions",
+            metavar="TEXT",
+            help="A domain role and rules for the model, e.g. 'You read hotel reviews'.",
+        ),
+        click.option(
+            "--instructions-file", type=click.Path(dir_okay=False), help="The same, from a UTF-8 text file."
+        ),
+        click.option(
+            "--examples",
+            metavar="PATH",
+            help="Worked examples: a CSV of Input,Answer (default: NAME.examples.csv beside the source; 'none': off).",
+        ),
+        click.option(
             "--provider",
             type=click.Choice(["auto", "local", "openai"]),
             help="auto (default): OpenAI when OPENAI_API_KEY is set, else the offline analyzer.",
@@ -329,6 +342,15 @@ def main() -> None:
 )
 @click.option("--checkpoint-seconds", type=float, help="Save finished rows at least this often (default 30).")
 @click.option("--status-column", metavar="COLUMN", help="Also write ok / error: … per row into this column.")
+@click.option(
+    "--confidence-column", metavar="COLUMN", help="Label tasks: also write each row's confidence (0-1)."
+)
+@click.option(
+    "--review-below",
+    type=float,
+    metavar="CONFIDENCE",
+    help="Label tasks: mark rows below this confidence 'review' and list them in NAME.review.csv.",
+)
 @click.option("--log-sheet", help="Google Sheets: append one row per run to this worksheet.")
 def run_command(**params: Any) -> None:
     """Fill the output column with one result per row of the input column."""
@@ -367,3 +389,11 @@ def job_command(**params: Any) -> None:
     retry resumes); 2 a configuration error (one log line); 130 stopped by SIGTERM after saving.
     """
     _execute(params, job=True)
+
+
+from .evaluation.command import eval_command  # noqa: E402 - the command body lives in its own module
+
+main.add_command(eval_command)
+from .review_cli import apply_review_command  # noqa: E402
+
+main.add_command(apply_review_command)

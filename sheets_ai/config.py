@@ -42,8 +42,11 @@ _NOT_BLANK = {
     "input": _COLUMN_HINT,
     "output": _COLUMN_HINT,
     "status_column": _COLUMN_HINT,
+    "confidence_column": _COLUMN_HINT,
     "sheet": "give a worksheet name, or leave the option out for the active sheet",
     "log_sheet": "give a worksheet name, or leave the option out",
+    "instructions": "give the instructions text, or leave the option out",
+    "instructions_file": "give the path of a text file, or leave the option out",
     "output_file": "give a file name, or leave the option out to write into the source",
     "credentials": "give the path of a key file, or leave the option out",
     "cache_dir": "give a folder, or leave the option out for the default",
@@ -77,6 +80,12 @@ class RunConfig(BaseModel):
     overwrite: bool = False
 
     labels: list[str] | None = None
+    #: A domain role and rules for any task, added to the system prompt (and so to the cache key).
+    instructions: str | None = Field(None, max_length=20_000)
+    #: The same, read from a UTF-8 text file.
+    instructions_file: Path | None = None
+    #: Worked examples (few-shot): a CSV of Input,Answer; default NAME.examples.csv beside the source; "none": off.
+    examples: str | None = None
     max_chars: int = Field(200, ge=10, le=10_000)
     prompt: str | None = None
 
@@ -112,6 +121,10 @@ class RunConfig(BaseModel):
 
     credentials: Path | None = None
     status_column: str | None = None
+    #: Label tasks: write each row's confidence (0-1, two decimals) into this column.
+    confidence_column: str | None = None
+    #: Label tasks: rows whose confidence is below this are marked ``review`` and listed (sheets_ai.review).
+    review_below: float | None = Field(None, gt=0, le=1)
     log_sheet: str | None = None
 
     @field_validator(*_NOT_BLANK, mode="before")

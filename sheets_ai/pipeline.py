@@ -16,6 +16,7 @@ from typing import Any
 from .breaker import Breaker
 from .budget import Budget
 from .cache import ResultCache, cache_key
+from .confidence import ConfidenceBook
 from .config import RunConfig
 from .errors import ContentRejectedError, Interrupted, SheetsAIError, UsageError
 from .injection import looks_like_instructions
@@ -66,6 +67,7 @@ class _Run:
         self.breaker = Breaker()
         self._budget_left: int | None = None
         self.signals = StopSignals()
+        self.confidence = ConfidenceBook.for_run(config.confidence_column, self.task, config.review_below)
 
     # ---------------------------------------------------------------- the run
     def execute(self) -> RunReport:
@@ -79,6 +81,7 @@ class _Run:
             status = "error"
             try:
                 report.output = table.location
+                self.confidence.place_review(table.location)
                 self._with_table(table, provider)
                 status = "ok" if report.exit_code == 0 else "partial"
             except Interrupted:
@@ -123,6 +126,7 @@ class _Run:
             header_row=config.header_row,
             status_column=config.status_column,
             new_header=RESULT_HEADERS.get(self.task.name),
+            **({"confidence_column": config.confidence_column} if config.confidence_column else {}),
         )
         if data.output_conflict and not config.overwrite:
             raise UsageError(data.output_conflict)
@@ -199,16 +203,17 @@ class _Run:
                 protocol=PROTOCOL_VERSION,
                 text=p.text,
             )
-        hits = self.cache.get_many(self.cache_keys.values())
+        hits = self.cache.get_entries(self.cache_keys.values())
         remaining = []
         for p in planned:
-            raw = hits.get(self.cache_keys[p.row])
+            raw, confidence = hits.get(self.cache_keys[p.row], (None, None))
             value = self.task.validate(raw)[0] if raw is not None else None
             if value is None:
                 remaining.append(p)
             else:
                 self.results[p.row] = value
-                self.statuses[p.row] = "ok"
+                self.confidence.add(p.row, confidence)
+                self.statuses[p.row] = self.confidence.status(p.row)
                 self.report.rows_cached += 1
         return remaining
 
@@ -307,12 +312,14 @@ class _Run:
         fresh_cache: dict[str, str] = {}
         for row, (value, raw) in verdict.done.items():
             self.results[row] = value
-            self.statuses[row] = "ok"
+            self.confidence.add(row, verdict.confidence.get(row))
+            self.statuses[row] = self.confidence.status(row)
             self.done += 1
             if self.cache is not None and isinstance(raw, str):
                 fresh_cache[self.cache_keys[row]] = raw.strip()
         if self.cache is not None and fresh_cache:
-            self.cache.put_many(fresh_cache)
+            sure = {self.cache_keys[row]: c for row, c in verdict.confidence.items()}
+            self.cache.put_many(fresh_cache, sure)
         for row, reason in verdict.failed.items():
             self._fail(row, reason)
         return verdict.follow_up
@@ -345,8 +352,11 @@ class _Run:
         self.results, self.statuses = {}, {}
         if results or statuses:
             expected = {row: self.originals.get(row, "") for row in results}
-            outcome = table.write(results, expected, statuses if self.config.status_column else None)
+            confidences = self.confidence.take(results)
+            extra = {"confidences": confidences} if confidences is not None else {}
+            outcome = table.write(results, expected, statuses if self.config.status_column else None, **extra)
             report.rows_processed += len(outcome.written)
+            self.confidence.list_for_review(outcome.written, self.originals, results)
             report.rows_changed += len(outcome.changed)
             for row, reason in outcome.failed.items():  # results the table cannot hold (e.g. its encoding)
                 report.failures.append(Failure(row=row, reason=reason))
@@ -362,6 +372,7 @@ class _Run:
         report.cached_tokens = self.usage.cached_tokens
         report.reasoning_tokens = self.usage.reasoning_tokens
         report.cost_usd = self.usage.cost_usd
+        report.confidence = self.confidence.report()
         report.failures.sort(key=lambda f: f.row)
 
 

@@ -32,6 +32,7 @@ class Job:
 @dataclass
 class Verdict:
     done: dict[int, tuple[str, object]] = field(default_factory=dict)  # row -> (value, raw answer)
+    confidence: dict[int, float] = field(default_factory=dict)  # row -> confidence, where the answer had one
     failed: dict[int, str] = field(default_factory=dict)  # row -> reason
     follow_up: list[Job] = field(default_factory=list)
     #: Set when no row was done and every row's answer was bad for this one reason (the request "failed
@@ -73,6 +74,8 @@ def judge(task: Task, job: Job, answer: BatchAnswer) -> Verdict:
             value, problem = task.validate(raw)
             if value is not None:
                 verdict.done[p.row] = (value, raw)
+                if item.id in answer.confidences:
+                    verdict.confidence[p.row] = answer.confidences[item.id]
                 continue
         bad[p.row] = problem or "invalid answer"
     if not bad:

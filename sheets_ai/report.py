@@ -8,6 +8,11 @@ from typing import Any
 from .redact import current, scrub_data
 
 
+def _below(confidence: dict[str, Any], limit: float) -> int:
+    """Rows whose confidence falls in a bucket below ``limit`` (bucket names are ``low-high``)."""
+    return sum(n for name, n in confidence["buckets"].items() if float(name.split("-")[1]) <= limit)
+
+
 @dataclass
 class Failure:
     row: int
@@ -57,6 +62,8 @@ class RunReport:
     stopped: str | None = None
     dry_run: bool = False
     preview: list[dict[str, Any]] = field(default_factory=list)
+    #: Label tasks: the distribution of per-row confidence (sheets_ai.confidence.distribution); None otherwise.
+    confidence: dict[str, Any] | None = None
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -131,6 +138,12 @@ class RunReport:
             )
         if self.dry_run:
             details.append(f"{self.batches} batches")
+        if self.confidence and self.confidence.get("rows") and not self.dry_run:
+            c = self.confidence
+            details.append(f"confidence mean {c['mean']:.2f}, {_below(c, 0.8)} rows below 0.8")
+            if c.get("rows_review"):
+                where = f" (listed in {c['review_file']})" if c.get("review_file") else ""
+                details.append(f"{c['rows_review']} rows for review{where}")
         if details:
             lines.append("  " + "; ".join(details))
         for failure in self.failures[:10]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .config import RunConfig
@@ -33,6 +33,10 @@ class Task:
     needs_language_model: bool = False
     #: A free-text answer a little over ``max_chars`` (sheets_ai.shorten) is cut with "…", not rejected.
     shortens: bool = False
+    #: The user's domain role and rules (--instructions / --instructions-file), or None.
+    domain: str | None = None
+    #: Worked examples (input, answer) shown in the system prompt (sheets_ai.corrections).
+    examples: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_label_task(self) -> bool:
@@ -44,7 +48,7 @@ class Task:
 
     def definition(self) -> dict[str, Any]:
         """Everything that changes an answer; used in cache keys."""
-        return {
+        definition: dict[str, Any] = {
             "name": self.name,
             "instructions": self.instructions,
             "labels": list(self.labels),
@@ -52,6 +56,11 @@ class Task:
             "question": self.question,
             "version": TASK_VERSION,
         }
+        if self.domain:  # only when set: runs without instructions keep the keys they always had
+            definition["domain"] = self.domain
+        if self.examples:
+            definition["examples"] = [list(pair) for pair in self.examples]
+        return definition
 
     def fingerprint(self) -> str:
         blob = json.dumps(self.definition(), sort_keys=True, ensure_ascii=False)
@@ -76,8 +85,42 @@ class Task:
         return text, None
 
 
+def domain_instructions(config: RunConfig) -> str | None:
+    """--instructions, or the text of --instructions-file (not both); None when neither is given."""
+    if config.instructions and config.instructions_file:
+        raise UsageError("Cannot use --instructions with --instructions-file; give one of them.")
+    if config.instructions_file is None:
+        return config.instructions.strip() if config.instructions else None
+    path = config.instructions_file
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"--instructions-file {str(path)!r} not found.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"--instructions-file {str(path)!r} cannot be read as UTF-8 text ({type(exc).__name__}); save it "
+            "as UTF-8."
+        ) from None
+    if not text.strip():
+        raise UsageError(f"--instructions-file {str(path)!r} is empty.")
+    if len(text) > 20_000:
+        raise UsageError(
+            f"--instructions-file {str(path)!r} has {len(text)} characters; keep it under 20,000."
+        )
+    return text.strip()
+
+
 def build_task(config: RunConfig) -> Task:
     """Build the task a run asks for, checking its required options."""
+    from .corrections import run_examples
+
+    task = _build_task(config)
+    domain = domain_instructions(config)
+    examples = tuple(run_examples(config))
+    return replace(task, domain=domain, examples=examples) if domain or examples else task
+
+
+def _build_task(config: RunConfig) -> Task:
     name = config.task
     if name == "sentiment":
         display: dict[str, str] = {}

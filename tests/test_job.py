@@ -104,6 +104,19 @@ def test_tasks_fill_only_their_own_contiguous_blocks(emu: SheetsEmulator) -> Non
     assert all(row[1] in ("positive", "negative") for row in values[1:])
 
 
+def test_each_task_writes_confidences_for_its_own_block_only(emu: SheetsEmulator) -> None:
+    """--confidence-column through the job: the shard wrapper passes it on, and guards it like the results."""
+    sid = emu.add_spreadsheet("Reviews", {"Sheet1": [["Review"], *([t] for t in texts(6))]})
+    for index in range(2):
+        proc = run_cli("job", env=task_env(emu, sid, index, 2, SHEETS_AI_CONFIDENCE_COLUMN="Confidence"))
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+        values = emu.values(sid, "Sheet1")
+        done = [row for row in values[1:] if len(row) > 1 and row[1]]
+        assert len(done) == 3 * (index + 1)  # this task's block only
+    assert values[0] == ["Review", "Sentiment", "Confidence"]
+    assert all(0.0 <= float(row[2]) <= 1.0 for row in values[1:])
+
+
 def test_a_block_does_not_move_when_rows_get_filled(emu: SheetsEmulator) -> None:
     """Rows filled before (by another task, or a person) stay in their block: task 1 still owns rows 5-7."""
     rows = [["Review", "Sentiment"]] + [[t] for t in texts(9)]

@@ -77,13 +77,16 @@ class ShardedTable(Table):
         header_row: int = 1,
         status_column: str | None = None,
         new_header: str | None = None,
+        confidence_column: str | None = None,
     ) -> TableData:
+        extra = {"confidence_column": confidence_column} if confidence_column is not None else {}
         data = self.inner.read(
             input_column,
             output_column,
             header_row=header_row,
             status_column=status_column,
             new_header=new_header,
+            **extra,
         )
         candidates = candidate_rows(data.cells, self.config)
         rows = block_rows(candidates, self.shard)
@@ -101,12 +104,16 @@ class ShardedTable(Table):
         results: Mapping[int, str],
         expected_inputs: Mapping[int, str],
         statuses: Mapping[int, str] | None = None,
+        *,
+        confidences: Mapping[int, str] | None = None,
     ) -> WriteOutcome:
-        outside = sorted((set(results) | set(statuses or {})) - self.block)
+        outside = sorted((set(results) | set(statuses or {}) | set(confidences or {})) - self.block)
         if outside:
             raise OutsideBlockError(
                 f"Refusing to write rows {outside[:5]} outside this task's block; this is a bug, please report it."
             )
+        if confidences is not None:
+            return self.inner.write(results, expected_inputs, statuses, confidences=confidences)
         return self.inner.write(results, expected_inputs, statuses)
 
     def unstorable(self, texts: Sequence[str]) -> str | None:

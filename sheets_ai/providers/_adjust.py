@@ -32,7 +32,7 @@ from ..models import effort_choices, nearest_effort
 log = logging.getLogger("sheets_ai")
 
 #: Parameters sheets-ai chooses per model family, and so may adjust.
-ADJUSTABLE = ("reasoning_effort", "temperature", "max_tokens", "max_completion_tokens")
+ADJUSTABLE = ("reasoning_effort", "temperature", "max_tokens", "max_completion_tokens", "logprobs")
 TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
 CODES = ("unsupported_value", "unsupported_parameter")
 _SUPPORTED = re.compile(r"[Ss]upported values are:?\s*(?P<values>[^.]*)")

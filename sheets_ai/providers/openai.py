@@ -24,6 +24,7 @@ import openai
 from tenacity import Retrying
 
 from .. import models, pricing
+from ..confidence import from_completion
 from ..config import RunConfig
 from ..errors import (
     AuthenticationError,
@@ -271,6 +272,8 @@ class OpenAIProvider(Provider):
             params["reasoning_effort"] = effort
         if caps.sends_temperature(effort):
             params["temperature"] = 0
+        if caps.logprobs and task.is_label_task:  # confidence per row, no extra tokens (sheets_ai.confidence)
+            params["logprobs"] = True
         params = self.adjuster.apply(params)
         if caps.temperature == "none-effort" and params.get("reasoning_effort") != "none":
             params.pop("temperature", None)
@@ -334,6 +337,8 @@ class OpenAIProvider(Provider):
         content = message.content or ""
         parsed = parse_answer(task, content, [i.id for i in items])
         answer = BatchAnswer(answers=dict(parsed.answers), problems=dict(parsed.problems), usage=usage)
+        if task.is_label_task:
+            answer.confidences = from_completion(content, choice)
         return answer, content, not parsed.not_json
 
     def _usage(self, completion: Any) -> Usage:

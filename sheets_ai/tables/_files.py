@@ -254,6 +254,7 @@ class FileTable(Table):
     _guard: ChangeGuard
     _output_col: int
     _status_col: int | None
+    _confidence_col: int | None = None
     _lock: RunLock | None = None
     _dirty: bool = False
     _pending_headers: list[tuple[int, int, str]]
@@ -292,6 +293,8 @@ class FileTable(Table):
         results: Mapping[int, str],
         expected_inputs: Mapping[int, str],
         statuses: Mapping[int, str] | None = None,
+        *,
+        confidences: Mapping[int, str] | None = None,
     ) -> WriteOutcome:
         outcome = WriteOutcome()
         if (results or statuses) and self._pending_headers:
@@ -312,6 +315,10 @@ class FileTable(Table):
                     status = f"error: {outcome.failed[row]}"
                 if self._status_writable(row):
                     self._set(row, self._status_col, self._status_text(status))
+        if confidences and self._confidence_col:
+            for row in outcome.written:
+                if row in confidences:
+                    self._set(row, self._confidence_col, confidences[row])
         return outcome
 
     def flush(self) -> None:

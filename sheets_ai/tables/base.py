@@ -74,8 +74,12 @@ class Table(ABC):
         header_row: int = 1,
         status_column: str | None = None,
         new_header: str | None = None,
+        confidence_column: str | None = None,
     ) -> TableData:
         """Read the header row and the input/output columns of every data row.
+
+        ``confidence_column`` (label tasks, ``--confidence-column``) is resolved like the status column: a
+        header that does not exist yet becomes a new column, written with the first results.
 
         ``new_header`` is written (with the first results) into the header cell of an output column that
         was given by letter and has no header, so a rerun can tell the results there from other data.
@@ -87,8 +91,12 @@ class Table(ABC):
         results: Mapping[int, str],
         expected_inputs: Mapping[int, str],
         statuses: Mapping[int, str] | None = None,
+        *,
+        confidences: Mapping[int, str] | None = None,
     ) -> WriteOutcome:
         """Write results (row -> value) as plain values.
+
+        ``confidences`` (row -> ``0.93``) go to the confidence column, for the rows whose result was written.
 
         ``expected_inputs`` holds the input text each result was made from; a backend that can change under
         us (Google Sheets) writes only rows whose input still matches. ``statuses`` (row -> text) go to the
@@ -185,6 +193,15 @@ def unheaded_output_conflict(
         f"would be taken as finished results. Give a new header name to put the results in a new column, "
         f"or add --overwrite to replace that data."
     )
+
+
+def check_confidence_column(col: int | None, *others: int | None) -> None:
+    """Refuse a --confidence-column that is the input, output or status column."""
+    if col is not None and col in others:
+        raise UsageError(
+            f"Cannot use column {column_index_to_letter(col)} for --confidence-column: it is the input, output "
+            "or status column. Give a new header name, e.g. --confidence-column Confidence."
+        )
 
 
 def check_distinct_columns(input_col: int, output_col: int, status_col: int | None = None) -> None:

@@ -15,6 +15,7 @@ from ._files import ChangeGuard, FileTable, carry_over, check_earlier_output
 from .base import (
     InputCell,
     TableData,
+    check_confidence_column,
     check_distinct_columns,
     column_index_to_letter,
     display_text,
@@ -166,6 +167,7 @@ class CsvTable(FileTable):
         header_row: int = 1,
         status_column: str | None = None,
         new_header: str | None = None,
+        confidence_column: str | None = None,
     ) -> TableData:
         if not self.rows or all(not any(c.strip() for c in r) for r in self.rows):
             raise SourceError(f"{self.source.name} is empty. Add a header row and some rows.")
@@ -191,6 +193,18 @@ class CsvTable(FileTable):
                 status_column, planned, header_row=header_row, used_width=max(used, self._output_col)
             )
         check_distinct_columns(self._input_col, self._output_col, self._status_col)
+        confidence_made = False
+        if confidence_column:
+            if made and self._status_col is not None and status_column:
+                planned.extend([""] * (self._status_col - len(planned)))
+                planned[self._status_col - 1] = status_column.strip()
+            self._confidence_col, confidence_made = resolve_output_column(
+                confidence_column,
+                planned,
+                header_row=header_row,
+                used_width=max(used, self._output_col, self._status_col or 0),
+            )
+            check_confidence_column(self._confidence_col, self._input_col, self._output_col, self._status_col)
         notices = list(self.notices)
         # New headers are written with the first results, so a run with nothing to do changes nothing.
         self._pending_headers = []
@@ -204,6 +218,8 @@ class CsvTable(FileTable):
             self._pending_headers.append((header_row, self._output_col, new_header))
         if made and self._status_col is not None and status_column:
             self._pending_headers.append((header_row, self._status_col, status_column.strip()))
+        if confidence_made and self._confidence_col is not None and confidence_column:
+            self._pending_headers.append((header_row, self._confidence_col, confidence_column.strip()))
         headers = planned
         cells: list[InputCell] = []
         for number, row in enumerate(self.rows[header_row:], start=header_row + 1):
@@ -234,7 +250,7 @@ class CsvTable(FileTable):
             raise SourceError(f"Cannot read {str(self.target)!r} (permission denied).") from None
         earlier = list(csv.reader(io.StringIO(text, newline=""), self.dialect))
         head = earlier[header_row - 1] if len(earlier) >= header_row else []
-        own = {self._output_col, self._status_col or 0}
+        own = {self._output_col, self._status_col or 0, self._confidence_col or 0}
         check_earlier_output(head, headers, own, self.source.name, self.target.name)
 
         def field(line: list[str], col: int) -> str | None:

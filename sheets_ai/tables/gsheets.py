@@ -30,6 +30,7 @@ from .base import (
     Table,
     TableData,
     WriteOutcome,
+    check_confidence_column,
     check_distinct_columns,
     column_index_to_letter,
     display_text,
@@ -94,6 +95,7 @@ class GoogleSheetTable(Table):
         self.location = f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit#gid={self.props.get('sheetId', 0)}"
         self._in_col = self._out_col = 0
         self._status_col: int | None = None
+        self._confidence_col: int | None = None
         self._header_row = 1
         self._pending_headers: dict[int, str] = {}
         # What each data row held when it was read; a write goes only where the row still holds it.
@@ -162,6 +164,7 @@ class GoogleSheetTable(Table):
         header_row: int = 1,
         status_column: str | None = None,
         new_header: str | None = None,
+        confidence_column: str | None = None,
     ) -> TableData:
         self._header_row = header_row
         rng = absolute_range_name(self.sheet_title, f"{header_row}:{max(header_row, self._row_count())}")
@@ -196,6 +199,17 @@ class GoogleSheetTable(Table):
                 self._pending_headers[col] = status_column.strip()
             self._status_col = col
         check_distinct_columns(self._in_col, self._out_col, self._status_col)
+        if confidence_column:
+            planned = headers + [""] * max(0, max(self._pending_headers, default=0) - len(headers))
+            for pending_col, pending in self._pending_headers.items():
+                planned[pending_col - 1] = pending
+            conf_col, conf_made = resolve_output_column(
+                confidence_column, planned, header_row=header_row, used_width=used
+            )
+            if conf_made:
+                self._pending_headers[conf_col] = confidence_column.strip()
+            self._confidence_col = conf_col
+            check_confidence_column(conf_col, self._in_col, self._out_col, self._status_col)
         cells: list[InputCell] = []
         for offset, row_values in enumerate(values[1:], start=1):
             row = header_row + offset
@@ -230,6 +244,8 @@ class GoogleSheetTable(Table):
         results: Mapping[int, str],
         expected_inputs: Mapping[int, str],
         statuses: Mapping[int, str] | None = None,
+        *,
+        confidences: Mapping[int, str] | None = None,
     ) -> WriteOutcome:
         rows = sorted(set(results) | set(statuses or {}))
         outcome = WriteOutcome()
@@ -262,6 +278,8 @@ class GoogleSheetTable(Table):
             if row in results:
                 updates[(row, self._out_col)] = results[row]
                 outcome.written.append(row)
+                if confidences and self._confidence_col and row in confidences:
+                    updates[(row, self._confidence_col)] = confidences[row]
             elif not (same_row and untouched):
                 continue  # a failed row that moved or was edited: its error belongs to another row now
             if statuses is not None and self._status_col and row in statuses:

@@ -27,6 +27,7 @@ class MemoryTable(Table):
     def __init__(self, values: Sequence[Any]) -> None:
         self.values = list(values)
         self.results: list[str | None] = [None] * len(self.values)
+        self.confidences: list[str | None] = [None] * len(self.values)
 
     def read(
         self,
@@ -36,6 +37,7 @@ class MemoryTable(Table):
         header_row: int = 1,
         status_column: str | None = None,
         new_header: str | None = None,
+        confidence_column: str | None = None,
     ) -> TableData:
         cells = [InputCell(row=i + HEADER_ROW + 1, text=_text(v)) for i, v in enumerate(self.values)]
         return TableData(headers=["input", "output"], input_col=1, output_col=2, cells=cells)
@@ -45,7 +47,11 @@ class MemoryTable(Table):
         results: Mapping[int, str],
         expected_inputs: Mapping[int, str],
         statuses: Mapping[int, str] | None = None,
+        *,
+        confidences: Mapping[int, str] | None = None,
     ) -> WriteOutcome:
         for row, value in results.items():
             self.results[row - HEADER_ROW - 1] = value
+        for row, value in (confidences or {}).items():
+            self.confidences[row - HEADER_ROW - 1] = value
         return WriteOutcome(written=list(results))

@@ -26,6 +26,7 @@ from ._numfmt import format_value
 from .base import (
     InputCell,
     TableData,
+    check_confidence_column,
     check_distinct_columns,
     column_index_to_letter,
     display_text,
@@ -166,6 +167,7 @@ class XlsxTable(FileTable):
         header_row: int = 1,
         status_column: str | None = None,
         new_header: str | None = None,
+        confidence_column: str | None = None,
     ) -> TableData:
         ws = self.ws
         max_row = ws.max_row
@@ -194,6 +196,18 @@ class XlsxTable(FileTable):
                 status_column, header_texts, header_row=header_row, used_width=max(used, self._output_col)
             )
         check_distinct_columns(self._input_col, self._output_col, self._status_col)
+        confidence_created = False
+        if confidence_column:
+            if status_created and self._status_col is not None:
+                header_texts.extend([""] * (self._status_col - len(header_texts)))
+                header_texts[self._status_col - 1] = (status_column or "").strip()
+            self._confidence_col, confidence_created = resolve_output_column(
+                confidence_column,
+                header_texts,
+                header_row=header_row,
+                used_width=max(used, self._output_col, self._status_col or 0),
+            )
+            check_confidence_column(self._confidence_col, self._input_col, self._output_col, self._status_col)
         # New headers are written with the first results, so a run with nothing to do changes nothing.
         self._pending_headers = []
         out_header = header_texts[self._output_col - 1] if self._output_col <= len(header_texts) else ""
@@ -203,6 +217,8 @@ class XlsxTable(FileTable):
             self._pending_headers.append((header_row, self._output_col, new_header))
         if status_created and self._status_col is not None and status_column:
             self._pending_headers.append((header_row, self._status_col, status_column.strip()))
+        if confidence_created and self._confidence_col is not None and confidence_column:
+            self._pending_headers.append((header_row, self._confidence_col, confidence_column.strip()))
         for row, col, _ in self._pending_headers:
             if isinstance(ws.cell(row, col), MergedCell):
                 raise SourceError(
@@ -323,7 +339,8 @@ class XlsxTable(FileTable):
             return []
         new_cols = [(self._output_col, self._pending_headers[0][2])]
         if status_created and self._status_col == self._output_col + 1:
-            new_cols.append((self._status_col, self._pending_headers[-1][2]))
+            name = next(t for _, c, t in self._pending_headers if c == self._status_col)
+            new_cols.append((self._status_col, name))
         notices = []
         for table in self._tables:
             _min_col, min_row, max_col, _ = range_boundaries(table.ref)
@@ -357,13 +374,13 @@ class XlsxTable(FileTable):
                     f"no sheet {self.ws.title!r}). Delete it or choose another --output-file."
                 )
             ws = earlier[self.ws.title]
-            width = max(len(header_texts), self._output_col, self._status_col or 0)
+            width = max(len(header_texts), self._output_col, self._status_col or 0, self._confidence_col or 0)
             rows = ws.iter_rows(min_row=header_row, max_col=width)
             head = next(rows, ())
             check_earlier_output(
                 [display_text(c.value) or "" for c in head],
                 header_texts,
-                {self._output_col, self._status_col or 0},
+                {self._output_col, self._status_col or 0, self._confidence_col or 0},
                 self.source.name,
                 self.target.name,
             )

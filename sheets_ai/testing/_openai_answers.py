@@ -107,3 +107,30 @@ def with_control_chars(answer: str) -> str:
     """The ``control`` fault: NUL and BEL after the answer's first word; removing them gives ``answer`` back."""
     head, space, tail = answer.partition(" ")
     return head + CONTROL_CHARS + space + tail
+
+
+def certainty(task: str, text: str, answer: str, *, labels: list[str] | None = None) -> float:
+    """How sure the fake "model" is of ``answer`` for ``text``: the probability its log-probabilities give
+    the answer's code (label tasks) — deterministic, and higher the more evidence the keyword rules found.
+
+    Sentiment: positive or negative with n keyword hits 1 - 0.25/n (0.75, 0.875, 0.917 …); mixed 0.6;
+    neutral (no keyword at all) 0.55. Classify: a label named in the text 0.95; the fallback label 0.5.
+    Anything else (an answer the rules would not give): 0.5.
+    """
+    if task == "sentiment":
+        pos, neg = _hits(text, POSITIVE), _hits(text, NEGATIVE)
+        if answer == "positive" and pos and not neg:
+            return 1 - 0.25 / pos
+        if answer == "negative" and neg and not pos:
+            return 1 - 0.25 / neg
+        if answer == "mixed" and pos and neg:
+            return 0.6
+        if answer == "neutral" and not pos and not neg:
+            return 0.55
+        return 0.5
+    if task == "classify":
+        low = text.casefold()
+        if answer.casefold() in low:
+            return 0.95
+        return 0.5
+    return 0.5

@@ -191,6 +191,24 @@ def check_request(model: str, rules: Rules, body: Mapping[str, Any]) -> Reply | 
     logprobs_ok = rules.logprobs or (rules.sampling == "none-effort" and sampling_ok)
     if body.get("logprobs") and not logprobs_ok:
         return _unsupported("logprobs")
+    top = body.get("top_logprobs")
+    if top is not None:
+        if not logprobs_ok:
+            return _unsupported("top_logprobs")
+        if not isinstance(top, int) or isinstance(top, bool) or not 0 <= top <= 20:
+            return _reply(
+                400,
+                f"Invalid 'top_logprobs': integer between 0 and 20 expected, got {json.dumps(top)}.",
+                "top_logprobs",
+                "invalid_value",
+            )
+        if not body.get("logprobs"):
+            return _reply(
+                400,
+                "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used.",
+                "top_logprobs",
+                "invalid_value",
+            )
     response_format = body.get("response_format")
     schema = isinstance(response_format, dict) and response_format.get("type") == "json_schema"
     if schema and not rules.json_schema:

@@ -49,8 +49,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import _openai_tokens as tokens
-from ._openai_answers import INVALID_MARK, REFUSE_MARK, expected_answer, overlong, with_control_chars
+from ._openai_answers import (
+    INVALID_MARK,
+    REFUSE_MARK,
+    certainty,
+    expected_answer,
+    overlong,
+    with_control_chars,
+)
 from ._openai_limits import HEADER_MODES, ServerLimits, completion_cap
+from ._openai_logprobs import logprobs_field
 from ._openai_models import RULES, Rules, check_request, fit_in_cap, reasoning_spend
 from ._openai_models import known_models as known_model_ids
 from ._openai_protocol import BatchRequest, read_request, render_json
@@ -299,7 +307,14 @@ class FakeOpenAI:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": self._logprobs(body, request, content, refused_text),
+                    "finish_reason": finish,
+                }
+            ],
             "usage": usage,
             "system_fingerprint": "fp_fake",
         }
@@ -311,6 +326,23 @@ class FakeOpenAI:
     def rules(self, model: str) -> Rules | None:
         """The parameter rules ``model`` is served with (None: a name given in ``models`` only, unchecked)."""
         return RULES.get(self.extra_models.get(model, model))
+
+    @staticmethod
+    def _logprobs(
+        body: Mapping[str, Any], request: BatchRequest, content: str | None, refused: str | None
+    ) -> dict[str, Any] | None:
+        """``choices[0].logprobs`` (:mod:`._openai_logprobs`): None unless the request asked for them."""
+        sure = {
+            i: certainty(
+                request.task,
+                text,
+                expected_answer(request.task, text, labels=request.labels),
+                labels=request.labels,
+            )
+            for i, text in request.items
+        }
+        codes = list(request.codes.values())
+        return logprobs_field(body, content, refused, codes=codes, certainty=sure)
 
     def _content(self, request: BatchRequest, fault: str) -> tuple[str | None, str, str | None]:
         if fault == "refusal" or any(REFUSE_MARK in text for _, text in request.items):
