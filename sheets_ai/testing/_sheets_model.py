@@ -323,7 +323,9 @@ def find_table(b: Bounds) -> tuple[int, int, int] | None:
 
 
 def new_spreadsheet_id() -> str:
-    return secrets.token_urlsafe(33)
+    """44 URL-safe characters starting with "1", the shape of the ids Google gives today (and never "-", which
+    a command line would read as an option)."""
+    return "1" + secrets.token_urlsafe(33)[:43]
 
 
 def build_spreadsheet(
