@@ -132,7 +132,8 @@ def test_google_sheets_duplicates_are_written_to_every_row(
     sheets: SheetsEmulator, fake_openai: FakeOpenAI
 ) -> None:
     sid = sheets.add_spreadsheet("Survey", {"Sheet1": [["Review"], *([t] for t in SURVEY)]})
-    proc, report = run_json("run", sid, *ARGS, *openai_args(fake_openai))
+    source = f"https://docs.google.com/spreadsheets/d/{sid}/edit"  # an id may start with "-"
+    proc, report = run_json("run", source, *ARGS, *openai_args(fake_openai))
     assert proc.returncode == 0, proc.stderr
     assert report["rows_deduplicated"] == 4 and report["requests"] == 1
     values = [r[1] for r in sheets.values(sid, "Sheet1")[1:]]
