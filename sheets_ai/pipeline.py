@@ -12,7 +12,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
-from typing import Any
 
 from .breaker import Breaker
 from .budget import Budget
@@ -20,11 +19,12 @@ from .cache import ResultCache, cache_key
 from .confidence import ConfidenceBook
 from .config import RunConfig
 from .dedup import group_duplicates, normalize
+from .dry_run import dry_run
 from .errors import ContentRejectedError, Interrupted, SheetsAIError, UsageError
 from .injection import looks_like_instructions
 from .keys import remember_run_secrets
 from .planning import PlannedRow, pack_batches, plan_rows, select_rows
-from .prompt_cache import cache_savings, foresee
+from .prompt_cache import cache_savings
 from .prompts import PROTOCOL_VERSION
 from .providers import get_provider
 from .providers.base import BatchAnswer, Provider, Usage
@@ -39,7 +39,6 @@ from .tokens import count_tokens, truncate_to_tokens
 
 log = logging.getLogger("sheets_ai")
 ProgressCallback = Callable[[int, int], None]
-PREVIEW_ROWS = 5
 
 #: The header a results column without one gets, so a rerun knows the column is the output.
 RESULT_HEADERS = {
@@ -174,9 +173,9 @@ class _Run:
         self.total = len(every_row)
         self.done = len(self.results)
         if config.dry_run:
-            self._dry_run(provider, batches, planned)
-            if groups.deduplicated:  # what the same rows would cost each sent on its own
-                self._estimate_without_dedup(provider, [p for p in every_row if p.row not in self.results])
+            unsent = [p for p in every_row if p.row not in self.results]
+            without = self._pack(unsent) if groups.deduplicated else None  # each duplicate sent too
+            dry_run(report, self.task, provider, batches, planned, without_dedup=without)
             return
         try:
             self._process(table, provider, batches)
@@ -227,46 +226,6 @@ class _Run:
                 self.statuses[row] = self.confidence.status(row)
                 self.report.rows_cached += 1
         return remaining
-
-    # ------------------------------------------------------------- dry run
-    def _dry_run(
-        self, provider: Provider, batches: list[list[PlannedRow]], planned: list[PlannedRow]
-    ) -> None:
-        report = self.report
-        estimate, worst = Usage(), Usage()
-        for batch in batches:
-            estimate.add(provider.estimate(self.task, items_for(batch)))
-            worst.add(provider.worst_case(self.task, items_for(batch)))
-        report.estimated_cost_usd = round(estimate.cost_usd, 6)
-        report.estimated_max_cost_usd = round(worst.cost_usd, 6)
-        report.requests = estimate.requests
-        report.prompt_tokens = estimate.prompt_tokens
-        report.completion_tokens = estimate.completion_tokens
-        if provider.name == "openai":
-            foresight = foresee(self.task, provider.model, estimate.requests)
-            report.system_prompt_tokens = foresight.prefix_tokens
-            report.estimated_cache_savings_usd = foresight.savings_usd
-        preview_rows = planned[:PREVIEW_ROWS]
-        answers: dict[int, str] = {}
-        if preview_rows and not provider.cacheable:  # free and offline: show what rows would become
-            answer = provider.run(self.task, items_for(preview_rows))
-            for item, p in zip(items_for(preview_rows), preview_rows, strict=True):
-                value, _ = self.task.validate(answer.answers.get(item.id))
-                if value is not None:
-                    answers[p.row] = value
-        for p in preview_rows:
-            entry: dict[str, Any] = {"row": p.row, "input": p.original[:200]}
-            if p.row in answers:
-                entry["result"] = answers[p.row]
-            report.preview.append(entry)
-
-    def _estimate_without_dedup(self, provider: Provider, rows: list[PlannedRow]) -> None:
-        """Dry runs: the requests and cost if every duplicate were sent too, so the saving shows."""
-        alone = Usage()
-        for batch in self._pack(rows):
-            alone.add(provider.estimate(self.task, items_for(batch)))
-        self.report.requests_without_dedup = alone.requests
-        self.report.estimated_cost_without_dedup_usd = round(alone.cost_usd, 6)
 
     # ------------------------------------------------------------- main loop
     def _process(self, table: Table, provider: Provider, batches: list[list[PlannedRow]]) -> None:
