@@ -24,6 +24,7 @@ from .errors import Interrupted, SheetsAIError, UsageError
 from .job import run_job, task_env
 from .pipeline import ProgressCallback, run
 from .pricing import cost_by_model, estimate_lines
+from .prompt_cache import cache_line
 from .redact import scrub
 from .report import RunReport
 
@@ -212,6 +213,8 @@ def _emit(report: RunReport | None, out: _Out) -> None:
             max_cost=report.estimated_max_cost_usd,
         ):
             click.echo(line)
+        if report.system_prompt_tokens is not None:
+            click.echo(cache_line(report))
     if report.dry_run and report.preview:
         click.echo("  preview:")
         for entry in report.preview:

@@ -11,17 +11,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
+from functools import partial
 
 from .breaker import Breaker
 from .budget import Budget
 from .cache import ResultCache, cache_key
 from .confidence import ConfidenceBook
 from .config import RunConfig
+from .dedup import group_duplicates, normalize
+from .dry_run import dry_run
 from .errors import ContentRejectedError, Interrupted, SheetsAIError, UsageError
 from .injection import looks_like_instructions
 from .keys import remember_run_secrets
 from .planning import PlannedRow, pack_batches, plan_rows, select_rows
+from .prompt_cache import cache_savings
 from .prompts import PROTOCOL_VERSION
 from .providers import get_provider
 from .providers.base import BatchAnswer, Provider, Usage
@@ -36,7 +39,6 @@ from .tokens import count_tokens, truncate_to_tokens
 
 log = logging.getLogger("sheets_ai")
 ProgressCallback = Callable[[int, int], None]
-PREVIEW_ROWS = 5
 
 #: The header a results column without one gets, so a rerun knows the column is the output.
 RESULT_HEADERS = {
@@ -63,6 +65,7 @@ class _Run:
         self.total = 0
         self.cache: ResultCache | None = None
         self.cache_keys: dict[int, str] = {}
+        self.copies: dict[int, list[int]] = {}  # sent row -> rows with the same input (sheets_ai.dedup)
         self.budget = Budget(config.max_cost)
         self.breaker = Breaker()
         self._budget_left: int | None = None
@@ -154,19 +157,25 @@ class _Run:
         )
         report.rows_truncated = sum(1 for p in planned if p.truncated)
         self.originals = {p.row: p.original for p in planned}
-        planned = self._use_cache(provider, planned)
+        groups = group_duplicates(planned)
+        self.copies = groups.copies
+        report.rows_deduplicated = groups.deduplicated
+        every_row, planned = planned, self._use_cache(provider, groups.leaders)
         report.rows_isolated = sum(1 for p in planned if p.isolated)
 
-        batches = pack_batches(
-            planned,
+        self._pack = partial(
+            pack_batches,
             batch_size=config.batch_size or provider.default_batch_size(self.task),
             max_batch_tokens=config.max_batch_tokens or provider.default_max_batch_tokens(self.task),
         )
+        batches = self._pack(planned)
         report.batches = len(batches)
-        self.total = len(planned) + len(self.results)
+        self.total = len(every_row)
         self.done = len(self.results)
         if config.dry_run:
-            self._dry_run(provider, batches, planned)
+            unsent = [p for p in every_row if p.row not in self.results]
+            without = self._pack(unsent) if groups.deduplicated else None  # each duplicate sent too
+            dry_run(report, self.task, provider, batches, planned, without_dedup=without)
             return
         try:
             self._process(table, provider, batches)
@@ -201,7 +210,7 @@ class _Run:
                 model=provider.model,
                 task_fingerprint=fingerprint,
                 protocol=PROTOCOL_VERSION,
-                text=p.text,
+                text=normalize(p.text),  # rows that dedup treats as one share one entry
             )
         hits = self.cache.get_entries(self.cache_keys.values())
         remaining = []
@@ -210,40 +219,13 @@ class _Run:
             value = self.task.validate(raw)[0] if raw is not None else None
             if value is None:
                 remaining.append(p)
-            else:
-                self.results[p.row] = value
-                self.confidence.add(p.row, confidence)
-                self.statuses[p.row] = self.confidence.status(p.row)
+                continue
+            for row in (p.row, *self.copies.get(p.row, ())):
+                self.results[row] = value
+                self.confidence.add(row, confidence)
+                self.statuses[row] = self.confidence.status(row)
                 self.report.rows_cached += 1
         return remaining
-
-    # ------------------------------------------------------------- dry run
-    def _dry_run(
-        self, provider: Provider, batches: list[list[PlannedRow]], planned: list[PlannedRow]
-    ) -> None:
-        report = self.report
-        estimate, worst = Usage(), Usage()
-        for batch in batches:
-            estimate.add(provider.estimate(self.task, items_for(batch)))
-            worst.add(provider.worst_case(self.task, items_for(batch)))
-        report.estimated_cost_usd = round(estimate.cost_usd, 6)
-        report.estimated_max_cost_usd = round(worst.cost_usd, 6)
-        report.requests = estimate.requests
-        report.prompt_tokens = estimate.prompt_tokens
-        report.completion_tokens = estimate.completion_tokens
-        preview_rows = planned[:PREVIEW_ROWS]
-        answers: dict[int, str] = {}
-        if preview_rows and not provider.cacheable:  # free and offline: show what rows would become
-            answer = provider.run(self.task, items_for(preview_rows))
-            for item, p in zip(items_for(preview_rows), preview_rows, strict=True):
-                value, _ = self.task.validate(answer.answers.get(item.id))
-                if value is not None:
-                    answers[p.row] = value
-        for p in preview_rows:
-            entry: dict[str, Any] = {"row": p.row, "input": p.original[:200]}
-            if p.row in answers:
-                entry["result"] = answers[p.row]
-            report.preview.append(entry)
 
     # ------------------------------------------------------------- main loop
     def _process(self, table: Table, provider: Provider, batches: list[list[PlannedRow]]) -> None:
@@ -263,7 +245,9 @@ class _Run:
                     worst = provider.worst_case(self.task, items)  # reserved, and charged if no usage comes
                     if not self.budget.reserve(worst):
                         queue.appendleft(job)
-                        self._budget_left = sum(len(j.rows) for j in queue)
+                        self._budget_left = sum(
+                            len(self.copies.get(r.row, ())) + 1 for j in queue for r in j.rows
+                        )
                         queue.clear()
                         break
                     feedback = {item.id: job.feedback[item.row] for item in items if item.row in job.feedback}
@@ -311,10 +295,11 @@ class _Run:
         """Keep the rows a verdict finished or failed; return the jobs that ask again."""
         fresh_cache: dict[str, str] = {}
         for row, (value, raw) in verdict.done.items():
-            self.results[row] = value
-            self.confidence.add(row, verdict.confidence.get(row))
-            self.statuses[row] = self.confidence.status(row)
-            self.done += 1
+            for same in (row, *self.copies.get(row, ())):  # duplicates take the answer of the row sent
+                self.results[same] = value
+                self.confidence.add(same, verdict.confidence.get(row))
+                self.statuses[same] = self.confidence.status(same)
+                self.done += 1
             if self.cache is not None and isinstance(raw, str):
                 fresh_cache[self.cache_keys[row]] = raw.strip()
         if self.cache is not None and fresh_cache:
@@ -332,10 +317,11 @@ class _Run:
             )
 
     def _fail(self, row: int, reason: str) -> None:
-        self.report.failures.append(Failure(row=row, reason=reason))
-        self.report.rows_failed += 1
-        self.statuses[row] = f"error: {reason}"
-        self.done += 1
+        for same in (row, *self.copies.get(row, ())):  # the request failed for every row with this input
+            self.report.failures.append(Failure(row=same, reason=reason))
+            self.report.rows_failed += 1
+            self.statuses[same] = f"error: {reason}"
+            self.done += 1
 
     def _tick(self) -> None:
         if self.progress is not None:
@@ -372,6 +358,7 @@ class _Run:
         report.cached_tokens = self.usage.cached_tokens
         report.reasoning_tokens = self.usage.reasoning_tokens
         report.cost_usd = self.usage.cost_usd
+        report.cached_savings_usd = cache_savings(report.model, report.cached_tokens)
         report.confidence = self.confidence.report()
         report.failures.sort(key=lambda f: f.row)
 

@@ -36,6 +36,8 @@ class RunReport:
     rows_truncated: int = 0
     rows_cached: int = 0
     rows_isolated: int = 0  # sent alone: their text looks like instructions to a model
+    #: Rows not sent because an earlier row had the same input (sheets_ai.dedup): they took its answer.
+    rows_deduplicated: int = 0
     rows_remaining: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     requests: int = 0
@@ -47,7 +49,10 @@ class RunReport:
     rate_limited: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Prompt tokens OpenAI served from its prompt cache (usage.prompt_tokens_details.cached_tokens).
     cached_tokens: int = 0
+    #: What those cached tokens saved against the full input price (sheets_ai.prompt_cache).
+    cached_savings_usd: float = 0.0
     #: Part of completion_tokens: what reasoning models spent thinking (billed as output, never shown).
     reasoning_tokens: int = 0
     #: The reasoning_effort sent to the model (None: none sent).
@@ -56,6 +61,12 @@ class RunReport:
     estimated_cost_usd: float | None = None
     #: Dry runs: the cost if every request used its whole completion cap (the most reasoning could add).
     estimated_max_cost_usd: float | None = None
+    #: Dry runs with duplicates: the requests and estimated cost if every duplicate row were sent too.
+    requests_without_dedup: int | None = None
+    estimated_cost_without_dedup_usd: float | None = None
+    #: Dry runs (openai): tokens of the stable system prefix, and the most prompt caching could save.
+    system_prompt_tokens: int | None = None
+    estimated_cache_savings_usd: float | None = None
     seconds: float = 0.0
     batches: int = 0
     failures: list[Failure] = field(default_factory=list)
@@ -115,6 +126,14 @@ class RunReport:
             details.append(f"skipped {self.rows_skipped} ({why})")
         if self.rows_cached:
             details.append(f"{self.rows_cached} from cache")
+        if self.rows_deduplicated:
+            saving = ""
+            if self.dry_run and self.requests_without_dedup is not None:
+                cost = self.estimated_cost_without_dedup_usd or 0.0
+                saving = f": {self.requests} requests instead of {self.requests_without_dedup}" + (
+                    f", ${self.estimated_cost_usd or 0.0:.4f} instead of ${cost:.4f}" if cost else ""
+                )
+            details.append(f"{self.rows_deduplicated} duplicates asked once{saving}")
         if self.rows_truncated:
             details.append(f"{self.rows_truncated} truncated")
         if self.rows_isolated:
@@ -127,6 +146,8 @@ class RunReport:
             details.append(f"{self.rows_remaining} not done (rerun to continue)")
         if (self.requests or self.cost_usd) and not self.dry_run:
             reasoning = f" ({self.reasoning_tokens} reasoning)" if self.reasoning_tokens else ""
+            if self.cached_tokens:
+                reasoning += f" ({self.cached_tokens} cached, saved ${self.cached_savings_usd:.4f})"
             details.append(
                 f"{self.requests} requests, {self.prompt_tokens}+{self.completion_tokens} tokens{reasoning}, "
                 f"${self.cost_usd:.4f}"
