@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -128,6 +129,25 @@ def test_eval_of_the_shipped_example_with_the_offline_analyzer(tmp_path: Path) -
     assert config["metrics"]["accuracy"] == round(correct / 60, 4)
     assert config["confidence"]["rows"] == 60 and config["cost_per_1000_rows"] == 0
     assert sum(sum(r.values()) for r in config["metrics"]["confusion"].values()) == 60
+
+
+def test_eval_without_matplotlib_still_writes_the_figures(tmp_path: Path) -> None:
+    """The charts are an extra: without matplotlib the measured figures are written anyway, with the reason."""
+    blocker = tmp_path / "no-matplotlib" / "matplotlib"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('matplotlib is not installed')\n")
+    source = REPO / "examples" / "labelled_reviews.csv"
+    proc, report = run_json(
+        "eval", source, "--input", "text", "--gold", "label", "--provider", "local", "--out", tmp_path / "r",
+        env={**os.environ, "PYTHONPATH": str(blocker.parent)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "sheets-ai[eval]" in proc.stderr and "sheets-ai[eval]" in report["charts"]["skipped"]
+    assert report["configurations"][0]["metrics"]["accuracy"] > 0
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["report.json", "report.md"]
+    assert "No charts: matplotlib is not installed" in (tmp_path / "r" / "report.md").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_evaluate_from_python_with_a_sample_and_renamed_labels(tmp_path: Path) -> None:

@@ -17,6 +17,20 @@ DPI = 100
 SIZE = (800, 500)  # pixels
 
 
+MISSING = (
+    "matplotlib is not installed: pip install 'sheets-ai[eval]' (or pip install matplotlib) for the charts"
+)
+
+
+def available() -> bool:
+    """Whether matplotlib can be imported (the charts are optional: the figures never depend on them)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _pyplot() -> Any:
     try:
         import matplotlib

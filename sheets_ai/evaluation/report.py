@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from . import charts
 from .runner import Evaluation
+
+log = logging.getLogger("sheets_ai")
 
 COLUMNS = (
     "configuration",
@@ -109,6 +112,8 @@ def markdown(result: Evaluation) -> str:
             lines += [*_markdown_table(["confidence", "rows kept", "accuracy of those"], cov), ""]
         elif "per_class" in m:
             lines += ["No confidences (the model gives no log-probabilities).", ""]
+    if result.charts.get("skipped"):
+        lines += [f"No charts: {result.charts['skipped']}.", ""]
     if result.charts.get("calibration", {}).get("series"):
         lines += ["## Calibration", "", f"![Calibration]({result.charts['calibration']['file']})", ""]
     return "\n".join(lines)
@@ -118,8 +123,12 @@ def write_report(result: Evaluation, out: Path) -> None:
     """report.json, report.md and the PNG charts into ``out`` (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
     configs = result.configurations
-    result.charts = {"accuracy_vs_cost": charts.accuracy_vs_cost(configs, out / "accuracy_vs_cost.png")}
-    if configs and "confusion" in configs[0]["metrics"]:
+    if not charts.available():  # the figures are measured already: write them, say why there is no chart
+        log.warning("No eval charts: %s.", charts.MISSING)
+        result.charts = {"skipped": charts.MISSING}
+    else:
+        result.charts = {"accuracy_vs_cost": charts.accuracy_vs_cost(configs, out / "accuracy_vs_cost.png")}
+    if configs and "confusion" in configs[0]["metrics"] and "skipped" not in result.charts:
         result.charts["confusion"] = {
             c["name"]: charts.confusion(c, out / f"confusion-{i}.png") for i, c in enumerate(configs, start=1)
         }
