@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gspread.exceptions import APIError
 from conftest import openai_args, run_json
+from gspread.exceptions import APIError
 
 from sheets_ai.testing._openai_answers import certainty, expected_answer
 from sheets_ai.testing.openai_server import FakeOpenAI
