@@ -133,3 +133,16 @@ def test_review_sheet_without_review_below_or_on_a_file_is_a_usage_error(
     proc, out = run_json("run", path, *args, "--review-below", "0.8")
     assert proc.returncode == 2 and "NAME.review.csv" in out["error"]
     assert emu.sheet_titles(sid) == ["Data"]
+
+
+def test_the_review_sheet_grows_when_the_list_outgrows_it(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI
+) -> None:
+    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]})
+    emu.gspread_client().open_by_key(sid).add_worksheet("To review", rows=2, cols=7)
+    proc, _ = run_json(
+        "run", sid, "--input", "Review", "--output", "Sentiment", "--no-cache", *openai_args(fake_openai),
+        "--review-below", "0.7", "--review-sheet", "To review",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert [row[0] for row in emu.values(sid, "To review")] == ["Row", "3", "4", "6"]

@@ -80,10 +80,29 @@ class SheetReview:
         a1 = rowcol_to_a1(row, t._out_col)
         return f"https://docs.google.com/spreadsheets/d/{t.spreadsheet_id}/edit#gid={t.props.get('sheetId', 0)}&range={a1}"
 
-    def _title(self) -> str | None:
+    def _props(self) -> dict[str, Any] | None:
         want = (self.sheet_name or "").strip().casefold()
-        found = [p["title"] for p in self.table.sheets if p["title"].strip().casefold() == want]
+        found = [p for p in self.table.sheets if p["title"].strip().casefold() == want]
         return found[0] if found else None
+
+    def _title(self) -> str | None:
+        props = self._props()
+        return props["title"] if props else None
+
+    def _fit(self, rows: int) -> None:
+        """Grow the review worksheet to ``rows`` rows (values.update does not grow a grid)."""
+        props = self._props()
+        if props is None:
+            return
+        grid = props.setdefault("gridProperties", {})
+        have = int(grid.get("rowCount", 1000))
+        if rows <= have:
+            return
+        t = self.table
+        dim = {"sheetId": props.get("sheetId", 0), "dimension": "ROWS", "length": rows - have}
+        body = {"requests": [{"appendDimension": dim}]}
+        self._do(lambda: t.http.batch_update(t.spreadsheet_id, body))
+        grid["rowCount"] = rows
 
     def read_list(self) -> list[list[str]]:
         """The review worksheet's data rows, padded to its width ([] when it does not exist)."""
@@ -115,6 +134,7 @@ class SheetReview:
             if old is None or not any(old[4:6]):
                 merged[row] = [*entry[: len(HEADER)], self.link(row)]
         values = [SHEET_HEADER, *(merged[row] for row in sorted(merged))]
+        self._fit(len(values))
         self._do(
             lambda: t.http.values_update(
                 t.spreadsheet_id,
