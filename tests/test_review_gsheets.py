@@ -146,3 +146,17 @@ def test_the_review_sheet_grows_when_the_list_outgrows_it(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert [row[0] for row in emu.values(sid, "To review")] == ["Row", "3", "4", "6"]
+
+
+def test_a_row_answered_later_with_enough_confidence_loses_its_highlight(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI
+) -> None:
+    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]})
+    run = ("run", sid, "--input", "Review", "--output", "Sentiment", "--no-cache", *openai_args(fake_openai))
+    proc, _ = run_json(*run, "--review-below", "0.7")
+    assert proc.returncode == 0, proc.stderr
+    assert "backgroundColor" in emu.cell_format(sid, "Data", "B3")
+    assert emu.sheet_titles(sid) == ["Data"]  # no --review-sheet: highlights only
+    proc, _ = run_json(*run, "--review-below", "0.5", "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert all(emu.cell_format(sid, "Data", f"B{r}") == {} for r in range(2, 7))
