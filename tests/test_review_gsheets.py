@@ -160,3 +160,20 @@ def test_a_row_answered_later_with_enough_confidence_loses_its_highlight(
     proc, _ = run_json(*run, "--review-below", "0.5", "--overwrite")
     assert proc.returncode == 0, proc.stderr
     assert all(emu.cell_format(sid, "Data", f"B{r}") == {} for r in range(2, 7))
+
+
+def test_review_costs_the_requests_the_docs_state(emu: SheetsEmulator, fake_openai: FakeOpenAI) -> None:
+    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]})
+    run = ("run", sid, "--input", "Review", "--no-cache", *openai_args(fake_openai), "--review-below", "0.7")
+    writes = ("sheets.spreadsheets.batchUpdate", "sheets.spreadsheets.values.update")
+    for output, extra in [
+        ("First", 1),
+        ("Second", 3),
+        ("Third", 3),
+    ]:  # highlight; + addSheet/list write; + list read/write
+        emu.reset_counts()
+        proc, _ = run_json(*run, "--output", output, *(("--review-sheet", "R") if output != "First" else ()))
+        assert proc.returncode == 0, proc.stderr
+        ids = [r.method_id for r in emu.requests]
+        assert len(ids) == 4 + extra, ids
+        assert sum(i in writes for i in ids) == (1 if output == "First" else 2 + (output == "Second"))
