@@ -127,7 +127,7 @@ def _entries(
                 "--review-sheet is for Google Sheets; for a file, leave it out (NAME.review.csv)."
             )
         sheet = table.review(review_sheet)
-        if sheet._title() is None:
+        if sheet.worksheet_title() is None:
             raise UsageError(
                 f"No worksheet {review_sheet!r}: run with --review-below and --review-sheet {review_sheet!r} first."
             )

@@ -85,7 +85,7 @@ class SheetReview:
         found = [p for p in self.table.sheets if p["title"].strip().casefold() == want]
         return found[0] if found else None
 
-    def _title(self) -> str | None:
+    def worksheet_title(self) -> str | None:
         props = self._props()
         return props["title"] if props else None
 
@@ -106,7 +106,7 @@ class SheetReview:
 
     def read_list(self) -> list[list[str]]:
         """The review worksheet's data rows, padded to its width ([] when it does not exist)."""
-        title = self._title()
+        title = self.worksheet_title()
         if title is None:
             return []
         t = self.table
@@ -120,7 +120,7 @@ class SheetReview:
         if not self.sheet_name or not entries:
             return
         t = self.table
-        title = self._title()
+        title = self.worksheet_title()
         if title is None:
             title = self.sheet_name.strip()
             body = {"requests": [{"addSheet": {"properties": {"title": title}}}]}
