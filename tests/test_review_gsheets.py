@@ -38,7 +38,9 @@ def _systems(server: FakeOpenAI) -> list[str]:
 
 
 def test_sheet_review_highlight_list_apply_and_examples(emu: SheetsEmulator, fake_openai: FakeOpenAI) -> None:
-    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]})
+    sid = emu.add_spreadsheet(
+        "Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]}, spreadsheet_id="reviews"
+    )
     gid = emu._book(sid).sheets[0].sheet_id
     run = ("--input", "Review", "--status-column", "Status", "--no-cache", *openai_args(fake_openai))
     review = ("--review-below", "0.7", "--review-sheet", "To review")
@@ -91,7 +93,7 @@ def test_sheet_review_highlight_list_apply_and_examples(emu: SheetsEmulator, fak
 
 
 def test_apply_review_names_a_missing_review_sheet(emu: SheetsEmulator) -> None:
-    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], ["x"]]})
+    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], ["x"]]}, spreadsheet_id="reviews")
     proc, out = run_json(
         "apply-review", sid, "--review-sheet", "Nope", "--input", "Review", "--output", "Sentiment"
     )
@@ -99,7 +101,7 @@ def test_apply_review_names_a_missing_review_sheet(emu: SheetsEmulator) -> None:
 
 
 def test_emulator_rejects_a_repeat_cell_without_fields(emu: SheetsEmulator) -> None:
-    sid = emu.add_spreadsheet("S", {"Data": [["a"]]})
+    sid = emu.add_spreadsheet("S", {"Data": [["a"]]}, spreadsheet_id="reviews")
     gc = emu.gspread_client()
     body = {"requests": [{"repeatCell": {"range": {"sheetId": 0}, "cell": {"userEnteredFormat": {}}}}]}
     with pytest.raises(APIError, match="fields") as err:
@@ -124,7 +126,7 @@ def test_emulator_rejects_a_repeat_cell_without_fields(emu: SheetsEmulator) -> N
 def test_review_sheet_without_review_below_or_on_a_file_is_a_usage_error(
     emu: SheetsEmulator, tmp_path: Path
 ) -> None:
-    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], ["great"]]})
+    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], ["great"]]}, spreadsheet_id="reviews")
     args = ("--input", "Review", "--output", "Sentiment", "--provider", "local", "--review-sheet", "R")
     proc, out = run_json("run", sid, *args)
     assert proc.returncode == 2 and "--review-below" in out["error"]
@@ -138,7 +140,9 @@ def test_review_sheet_without_review_below_or_on_a_file_is_a_usage_error(
 def test_the_review_sheet_grows_when_the_list_outgrows_it(
     emu: SheetsEmulator, fake_openai: FakeOpenAI
 ) -> None:
-    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]})
+    sid = emu.add_spreadsheet(
+        "Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]}, spreadsheet_id="reviews"
+    )
     emu.gspread_client().open_by_key(sid).add_worksheet("To review", rows=2, cols=7)
     proc, _ = run_json(
         "run", sid, "--input", "Review", "--output", "Sentiment", "--no-cache", *openai_args(fake_openai),
@@ -151,7 +155,9 @@ def test_the_review_sheet_grows_when_the_list_outgrows_it(
 def test_a_row_answered_later_with_enough_confidence_loses_its_highlight(
     emu: SheetsEmulator, fake_openai: FakeOpenAI
 ) -> None:
-    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]})
+    sid = emu.add_spreadsheet(
+        "Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]}, spreadsheet_id="reviews"
+    )
     run = ("run", sid, "--input", "Review", "--output", "Sentiment", "--no-cache", *openai_args(fake_openai))
     proc, _ = run_json(*run, "--review-below", "0.7")
     assert proc.returncode == 0, proc.stderr
@@ -163,7 +169,9 @@ def test_a_row_answered_later_with_enough_confidence_loses_its_highlight(
 
 
 def test_review_costs_the_requests_the_docs_state(emu: SheetsEmulator, fake_openai: FakeOpenAI) -> None:
-    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]})
+    sid = emu.add_spreadsheet(
+        "Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]}, spreadsheet_id="reviews"
+    )
     run = ("run", sid, "--input", "Review", "--no-cache", *openai_args(fake_openai), "--review-below", "0.7")
     writes = ("sheets.spreadsheets.batchUpdate", "sheets.spreadsheets.values.update")
     for output, extra in [
