@@ -33,6 +33,7 @@ FILE_RUN_OPTIONS = frozenset(
         "status_column",
         "confidence_column",
         "review_below",
+        "review_sheet",
         "log_sheet",
         "credentials",
     }

@@ -352,7 +352,13 @@ def main() -> None:
     "--review-below",
     type=float,
     metavar="CONFIDENCE",
-    help="Label tasks: mark rows below this confidence 'review' and list them in NAME.review.csv.",
+    help="Label tasks: mark rows below this confidence 'review' and list them in NAME.review.csv "
+    "(Google Sheets: highlight their output cells).",
+)
+@click.option(
+    "--review-sheet",
+    metavar="NAME",
+    help="Google Sheets, with --review-below: list the rows to review in this worksheet.",
 )
 @click.option("--log-sheet", help="Google Sheets: append one row per run to this worksheet.")
 def run_command(**params: Any) -> None:

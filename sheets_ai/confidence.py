@@ -142,12 +142,26 @@ class ConfidenceBook:
         for row in written:
             if self.status(row) == REVIEW:
                 self.review.add(row, texts.get(row, ""), answers[row], self.values[row])
+            elif row in self.values:
+                self.review.clear(row)
         self.review.save()
 
-    def place_review(self, location: str) -> None:
-        """The review list goes beside the file the results are written to (none for Google Sheets)."""
-        if self.review is not None:
-            self.review.path = review_path(location)
+    def place_review(self, table: Any, sheet_name: str | None = None) -> None:
+        """The review list goes beside the file the results are written to; on Google Sheets the rows are
+        highlighted and (``sheet_name``) listed in a worksheet (``table.review``)."""
+        if sheet_name and self.review is None:
+            raise UsageError(
+                "--review-sheet lists the rows --review-below flags: add --review-below 0.8 (say)."
+            )
+        if sheet_name and not hasattr(table, "review"):
+            raise UsageError(
+                "--review-sheet is for Google Sheets; a file's rows are listed in NAME.review.csv."
+            )
+        if self.review is None:
+            return
+        self.review.path = review_path(table.location)
+        if hasattr(table, "review"):
+            self.review.sheet = table.review(sheet_name)
 
     def flagged(self) -> int:
         return sum(1 for row in self.values if self.status(row) == REVIEW)
@@ -176,6 +190,8 @@ class ConfidenceBook:
             out["review_below"] = self.review.below
             out["rows_review"] = self.flagged()
             out["review_file"] = str(self.review.path) if self.review.path else None
+            if self.review.sheet is not None and self.review.sheet.sheet_name:
+                out["review_sheet"] = self.review.sheet.sheet_name
         return out
 
     def lookup(self) -> Mapping[int, float]:

@@ -45,6 +45,7 @@ _NOT_BLANK = {
     "confidence_column": _COLUMN_HINT,
     "sheet": "give a worksheet name, or leave the option out for the active sheet",
     "log_sheet": "give a worksheet name, or leave the option out",
+    "review_sheet": "give a worksheet name, or leave the option out",
     "instructions": "give the instructions text, or leave the option out",
     "instructions_file": "give the path of a text file, or leave the option out",
     "output_file": "give a file name, or leave the option out to write into the source",
@@ -125,6 +126,8 @@ class RunConfig(BaseModel):
     confidence_column: str | None = None
     #: Label tasks: rows whose confidence is below this are marked ``review`` and listed (sheets_ai.review).
     review_below: float | None = Field(None, gt=0, le=1)
+    #: Google Sheets: list the rows to review in this worksheet (sheets_ai.tables._gsheets_review).
+    review_sheet: str | None = None
     log_sheet: str | None = None
 
     @field_validator(*_NOT_BLANK, mode="before")

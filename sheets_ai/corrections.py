@@ -7,6 +7,11 @@
 changed since is counted and left alone. The (input, corrected answer) pairs are kept in
 ``NAME.examples.csv`` beside the source.
 
+Google Sheets: ``apply-review SPREADSHEET --review-sheet NAME`` reads the corrections from that worksheet (see
+:mod:`sheets_ai.tables._gsheets_review`), clears the corrected rows' highlight, and keeps the pairs in the
+cache folder, ``<cache>/examples/<spreadsheet id>.examples.csv`` (``--cache-dir``; a spreadsheet is not a
+place to keep files, and a worksheet of them would be one more thing for its owners to trip over).
+
 Worked examples: ``--examples PATH`` (a CSV whose ``Input`` and ``Answer`` columns — else its first two —
 hold a text and its right answer), and by default ``NAME.examples.csv`` beside the source when it exists
 (``--examples none`` turns that off), go into the system prompt as its stable prefix, so prompt caching
@@ -33,8 +38,17 @@ EXAMPLES_HEADER = ["Input", "Answer"]
 FILE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv", ".txt")
 
 
-def examples_path(source: str) -> Path | None:
-    """``NAME.examples.csv`` beside a file source; None for Google Sheets and in-memory runs."""
+def examples_path(source: str, cache_dir: Path | None = None) -> Path | None:
+    """``NAME.examples.csv`` beside a file source; for a Google Sheet ``<cache>/examples/<id>.examples.csv``;
+    None for in-memory runs."""
+    from .tables import is_google_sheet
+
+    if source and not source.startswith("<") and is_google_sheet(source):
+        from .cache import default_cache_dir
+        from .tables._sheet_url import parse_source
+
+        spreadsheet_id, _ = parse_source(source)
+        return (cache_dir or default_cache_dir()) / "examples" / f"{spreadsheet_id}.examples.csv"
     path = Path(source) if source else None
     if path is None or path.suffix.lower() not in FILE_SUFFIXES or source.startswith(("http://", "https://")):
         return None
@@ -69,7 +83,7 @@ def run_examples(config: RunConfig) -> list[tuple[str, str]]:
         if config.examples.strip().casefold() == "none":
             return []
         return read_examples(Path(config.examples))
-    default = examples_path(config.source)
+    default = examples_path(config.source, config.cache_dir)
     return read_examples(default) if default is not None and default.is_file() else []
 
 
@@ -78,6 +92,7 @@ def _save_examples(path: Path, pairs: dict[str, str]) -> None:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(EXAMPLES_HEADER)
     writer.writerows(pairs.items())
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
         fh.write(buf.getvalue())
@@ -102,20 +117,42 @@ class Applied:
         }
 
 
-def apply_review(config: RunConfig, review_file: str | Path | None = None) -> Applied:
+def _entries(
+    table: Any, review_file: str | Path | None, review_sheet: str | None
+) -> tuple[str, list[list[str]]]:
+    """Where the review list is and its rows: the --review-sheet worksheet (Google Sheets) or the CSV."""
+    if review_sheet:
+        if not hasattr(table, "review"):
+            raise UsageError(
+                "--review-sheet is for Google Sheets; for a file, leave it out (NAME.review.csv)."
+            )
+        sheet = table.review(review_sheet)
+        if sheet.worksheet_title() is None:
+            raise UsageError(
+                f"No worksheet {review_sheet!r}: run with --review-below and --review-sheet {review_sheet!r} first."
+            )
+        return review_sheet, sheet.read_list()
+    path = Path(review_file) if review_file else review_path(table.location)
+    if path is None or not path.is_file():
+        hint = " (Google Sheets: give --review-sheet NAME)" if hasattr(table, "review") else ""
+        raise UsageError(
+            f"No review list {str(path) if path else ''!r}: run with --review-below first, or give "
+            f"--review-file{hint}."
+        )
+    return str(path), read_review(path)
+
+
+def apply_review(
+    config: RunConfig, review_file: str | Path | None = None, review_sheet: str | None = None
+) -> Applied:
     """Write the corrected answers of the review list into the output column; keep them as examples."""
     from .tables import open_table
 
     assert config.input and config.output
     table = open_table(config, for_writing=True)
     try:
-        path = Path(review_file) if review_file else review_path(table.location)
-        if path is None or not path.is_file():
-            raise UsageError(
-                f"No review list {str(path) if path else ''!r}: run with --review-below first, or give --review-file."
-            )
-        out = Applied(review_file=str(path))
-        entries = read_review(path)
+        where, entries = _entries(table, review_file, review_sheet)
+        out = Applied(review_file=where)
         data = table.read(
             config.input, config.output, header_row=config.header_row, status_column=config.status_column
         )
@@ -138,7 +175,9 @@ def apply_review(config: RunConfig, review_file: str | Path | None = None) -> Ap
             table.flush()
             out.rows_corrected = len(outcome.written)
             out.rows_changed += outcome.changed
-            keep = examples_path(config.source)
+            if hasattr(table, "review"):
+                table.review().highlight((), outcome.written)
+            keep = examples_path(config.source, config.cache_dir)
             if keep is not None:
                 known = dict(read_examples(keep)) if keep.is_file() else {}
                 known.update({inputs[row]: results[row] for row in outcome.written})

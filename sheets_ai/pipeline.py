@@ -84,7 +84,7 @@ class _Run:
             status = "error"
             try:
                 report.output = table.location
-                self.confidence.place_review(table.location)
+                self.confidence.place_review(table, config.review_sheet)
                 self._with_table(table, provider)
                 status = "ok" if report.exit_code == 0 else "partial"
             except Interrupted:

@@ -7,7 +7,9 @@
   (with a byte-order mark, so Excel opens it as UTF-8): sheet row, input, answer, confidence, and empty
   ``Correct answer`` and ``Reviewed by`` columns to fill in. It is rewritten at every save with every row
   flagged so far (a rerun adds the rows it flags to those already listed), atomically.
-* Google Sheets: the status column only (a review worksheet and highlighting are not built yet).
+* Google Sheets (:mod:`sheets_ai.tables._gsheets_review`): the output cells of flagged rows are highlighted
+  (cleared when a row is later answered with confidence >= the threshold, or reviewed), and with
+  ``--review-sheet NAME`` the rows are listed in that worksheet, with a link to each row.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HEADER = ["Row", "Input", "Answer", "Confidence", "Correct answer", "Reviewed by"]
 REVIEW = "review"
@@ -38,15 +41,32 @@ class ReviewList:
     below: float
     path: Path | None = None
     rows: dict[int, list[str]] = field(default_factory=dict)
+    #: Google Sheets: a ``SheetReview`` that highlights the rows and lists them in a worksheet.
+    sheet: Any = None
+    _flagged: set[int] = field(default_factory=set)
+    _cleared: set[int] = field(default_factory=set)
 
     def flags(self, confidence: float | None) -> bool:
         return confidence is not None and confidence < self.below
 
     def add(self, row: int, text: str, answer: str, confidence: float) -> None:
         self.rows[row] = [str(row), text, answer, f"{confidence:.2f}", "", ""]
+        self._flagged.add(row)
+        self._cleared.discard(row)
+
+    def clear(self, row: int) -> None:
+        """A row written with a confidence at or above the threshold: its highlight (if any) goes."""
+        self._cleared.add(row)
+        self._flagged.discard(row)
 
     def save(self) -> None:
         """Write the list (earlier entries for other rows kept, filled-in corrections never overwritten)."""
+        if self.sheet is not None:
+            flagged, cleared = self._flagged, self._cleared
+            self._flagged, self._cleared = set(), set()
+            if flagged or cleared:
+                self.sheet.highlight(flagged, cleared)
+            self.sheet.save_list({row: self.rows[row] for row in flagged})
         if self.path is None or not self.rows:
             return
         merged = {int(r[0]): r for r in read_review(self.path) if r and r[0].isdigit()}

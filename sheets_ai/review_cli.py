@@ -15,6 +15,8 @@ Example:
   sheets-ai run reviews.xlsx --input Review --output Sentiment --status-column Status --review-below 0.8
   # fill in "Correct answer" in reviews.review.csv, then:
   sheets-ai apply-review reviews.xlsx --input Review --output Sentiment --status-column Status
+  # Google Sheets: run with --review-sheet Review, fill in that worksheet, then:
+  sheets-ai apply-review SPREADSHEET_URL --review-sheet Review --input Review --output Sentiment
 """
 
 
@@ -26,7 +28,11 @@ Example:
 @click.option(
     "--review-file", type=click.Path(dir_okay=False), help="The review list (default: NAME.review.csv)."
 )
+@click.option(
+    "--review-sheet", metavar="NAME", help="Google Sheets: the worksheet the rows to review are listed in."
+)
 @click.option("--sheet", help="Worksheet name.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Google Sheets: where examples are kept.")
 @click.option("--header-row", type=int, help="Row number of the header row (default 1).")
 @click.option("--credentials", type=click.Path(dir_okay=False), help="Google service-account key file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
@@ -37,10 +43,11 @@ def apply_review_command(**params: Any) -> None:
 
     as_json = bool(params.pop("as_json"))
     review_file = params.pop("review_file")
+    review_sheet = params.pop("review_sheet")
     explicit = {("input" if k == "input_" else k): v for k, v in params.items() if v is not None}
     try:
         config = build_config(explicit)
-        applied = apply_review(config, review_file)
+        applied = apply_review(config, review_file, review_sheet)
     except SheetsAIError as exc:
         if as_json:
             click.echo(json.dumps({"error": str(exc), "exit_code": exc.exit_code}, ensure_ascii=False))

@@ -24,6 +24,7 @@ from ..errors import SheetNotFoundError, SourceError
 from ..redact import scrub_data
 from ._google import SpreadsheetNotFoundError, make_client
 from ._gsheets_batches import batch_update_bodies
+from ._gsheets_review import SheetReview
 from ._sheet_url import parse_source
 from .base import (
     InputCell,
@@ -352,6 +353,11 @@ class GoogleSheetTable(Table):
             if i:
                 self._pace()  # a write over 2 MB: each further request waits for its turn
             self._call(partial(self.http.values_batch_update, self.spreadsheet_id, body))
+
+    # ------------------------------------------------------------ human review
+    def review(self, sheet_name: str | None = None) -> SheetReview:
+        """Highlights of rows to review and the --review-sheet worksheet (``_gsheets_review``)."""
+        return SheetReview(self, sheet_name)
 
     # --------------------------------------------------------------- run log
     def append_log(self, name: str, entry: Mapping[str, Any]) -> None:

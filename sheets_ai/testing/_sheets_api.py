@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sheets_ai.testing._sheets_cells import ApiError, a1_of, cell_data, quote_sheet
+from sheets_ai.testing._sheets_formats import repeat_cell
 from sheets_ai.testing._sheets_model import (
     Bounds,
     Sheet,
@@ -329,6 +330,7 @@ _REQUESTS: dict[str, Callable[[Spreadsheet, Json], Json]] = {
     "appendDimension": _append_dimension,
     "updateSheetProperties": _update_sheet_properties,
     "updateSpreadsheetProperties": _update_spreadsheet_properties,
+    "repeatCell": repeat_cell,
 }
 SUPPORTED_REQUESTS = tuple(_REQUESTS)
 

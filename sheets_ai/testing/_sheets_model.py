@@ -39,6 +39,8 @@ class Sheet:
     row_count: int = DEFAULT_ROWS
     col_count: int = DEFAULT_COLS
     grid: list[list[Cell | None]] = field(default_factory=list)
+    #: (row, col) 0-based -> userEnteredFormat (sheets_ai.testing._sheets_formats).
+    formats: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
 
     def cell(self, r: int, c: int) -> Cell | None:
         if r < len(self.grid) and c < len(self.grid[r]):

@@ -214,6 +214,12 @@ class SheetsEmulator:
             b = self._bounds(spreadsheet_id, sheet, a1)
             return render(b.sheet.cell(b.r0, b.c0), render_option)
 
+    def cell_format(self, spreadsheet_id: str, sheet: str, a1: str) -> dict[str, Any]:
+        """The cell's ``userEnteredFormat`` as set by ``repeatCell`` ({} when none)."""
+        with self._lock:
+            b = self._bounds(spreadsheet_id, sheet, a1)
+            return dict(b.sheet.formats.get((b.r0, b.c0), {}))
+
     def cell_is_formula(self, spreadsheet_id: str, sheet: str, a1: str) -> bool:
         with self._lock:
             b = self._bounds(spreadsheet_id, sheet, a1)

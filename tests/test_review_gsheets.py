@@ -1,0 +1,187 @@
+"""Human review on Google Sheets, end to end over loopback: the real CLI (gspread) against the Sheets
+emulator and the fake OpenAI server. Rows below --review-below are flagged, their output cells highlighted
+(the emulator's stored formats), listed in the --review-sheet worksheet, corrected there, applied with
+apply-review, and the corrections then appear as worked examples in the next request (the fake server's log)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import openai_args, run_json
+from gspread.exceptions import APIError
+
+from sheets_ai.testing._openai_answers import certainty, expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
+from sheets_ai.testing.sheets_server import SheetsEmulator
+
+TEXTS = [
+    "Love it, great and fast.",
+    "It is blue.",
+    "Great sound but broken after a week.",
+    "Terrible.",
+    "The box was green.",
+]
+HEADER = ["Row", "Input", "Answer", "Confidence", "Correct answer", "Reviewed by", "Link"]
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[SheetsEmulator]:
+    with SheetsEmulator(port=0) as server:
+        monkeypatch.setenv("SHEETS_AI_SHEETS_ENDPOINT", server.url)
+        yield server
+
+
+def _systems(server: FakeOpenAI) -> list[str]:
+    return [r["body"]["messages"][0]["content"] for r in server.requests if "body" in r]
+
+
+def test_sheet_review_highlight_list_apply_and_examples(emu: SheetsEmulator, fake_openai: FakeOpenAI) -> None:
+    sid = emu.add_spreadsheet(
+        "Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]}, spreadsheet_id="reviews"
+    )
+    gid = emu._book(sid).sheets[0].sheet_id
+    run = ("--input", "Review", "--status-column", "Status", "--no-cache", *openai_args(fake_openai))
+    review = ("--review-below", "0.7", "--review-sheet", "To review")
+    proc, report = run_json("run", sid, *run, "--output", "Sentiment", *review)
+    assert proc.returncode == 0, proc.stderr
+    low = [
+        i + 2 for i, t in enumerate(TEXTS) if certainty("sentiment", t, expected_answer("sentiment", t)) < 0.7
+    ]
+    assert low == [3, 4, 6] and report["confidence"]["rows_review"] == 3
+    values = emu.values(sid, "Data")
+    assert [row[2] for row in values[1:]] == ["review" if r in low else "ok" for r in range(2, 7)]
+
+    # Highlighted: the output cells of the flagged rows only, nothing else of their format.
+    for r in range(2, 7):
+        fmt = emu.cell_format(sid, "Data", f"B{r}")
+        assert ("backgroundColor" in fmt) == (r in low), (r, fmt)
+        assert emu.cell_format(sid, "Data", f"A{r}") == {}
+
+    # Listed, with a plain-text link (not a formula) to each output cell.
+    listed = emu.values(sid, "To review")
+    assert listed[0] == HEADER
+    assert [int(row[0]) for row in listed[1:]] == low
+    assert listed[1][1:3] == [TEXTS[1], values[2][1]]
+    link = f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid={gid}&range=B3"
+    assert listed[1][6] == link and not emu.cell_is_formula(sid, "To review", "G2")
+
+    # A person corrects two rows in the worksheet; apply-review writes them and clears their highlight.
+    emu.set_values(sid, "To review", "E2", [["neutral", "ana"], ["negative", "ana"]])
+    proc, applied = run_json(
+        "apply-review", sid, "--review-sheet", "to review", "--input", "Review", "--output", "Sentiment",
+        "--status-column", "Status",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert applied["rows_corrected"] == 2 and applied["rows_unchanged"] == 1
+    values = emu.values(sid, "Data")
+    assert [row[1] for row in values[2:4]] == ["neutral", "negative"]
+    assert [row[2] for row in values[1:]] == ["ok", "reviewed", "reviewed", "ok", "review"]
+    assert "backgroundColor" not in emu.cell_format(sid, "Data", "B3")
+    assert "backgroundColor" not in emu.cell_format(sid, "Data", "B4")
+    assert "backgroundColor" in emu.cell_format(sid, "Data", "B6")
+
+    # The next run sends the corrections as worked examples; the filled-in list rows are kept.
+    fake_openai.reset()
+    proc, _ = run_json("run", sid, *run, "--output", "Second", *review)
+    assert proc.returncode == 0, proc.stderr
+    systems = _systems(fake_openai)
+    assert systems and "Example: Great sound but broken after a week. => negative" in systems[0]
+    kept = {row[0]: row for row in emu.values(sid, "To review")[1:]}
+    assert kept["3"][4:6] == ["neutral", "ana"] and kept["4"][4:6] == ["negative", "ana"]
+
+
+def test_apply_review_names_a_missing_review_sheet(emu: SheetsEmulator) -> None:
+    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], ["x"]]}, spreadsheet_id="reviews")
+    proc, out = run_json(
+        "apply-review", sid, "--review-sheet", "Nope", "--input", "Review", "--output", "Sentiment"
+    )
+    assert proc.returncode == 2 and "No worksheet 'Nope'" in out["error"]
+
+
+def test_emulator_rejects_a_repeat_cell_without_fields(emu: SheetsEmulator) -> None:
+    sid = emu.add_spreadsheet("S", {"Data": [["a"]]}, spreadsheet_id="reviews")
+    gc = emu.gspread_client()
+    body = {"requests": [{"repeatCell": {"range": {"sheetId": 0}, "cell": {"userEnteredFormat": {}}}}]}
+    with pytest.raises(APIError, match="fields") as err:
+        gc.open_by_key(sid).batch_update(body)
+    assert err.value.code == 400
+    bad = {
+        "requests": [
+            {
+                "repeatCell": {
+                    "range": {"sheetId": 0},
+                    "cell": {"userEnteredFormat": {"bgColour": {}}},
+                    "fields": "*",
+                }
+            }
+        ]
+    }
+    with pytest.raises(APIError, match="bgColour") as err:
+        gc.open_by_key(sid).batch_update(bad)
+    assert err.value.code == 400
+
+
+def test_review_sheet_without_review_below_or_on_a_file_is_a_usage_error(
+    emu: SheetsEmulator, tmp_path: Path
+) -> None:
+    sid = emu.add_spreadsheet("Reviews", {"Data": [["Review"], ["great"]]}, spreadsheet_id="reviews")
+    args = ("--input", "Review", "--output", "Sentiment", "--provider", "local", "--review-sheet", "R")
+    proc, out = run_json("run", sid, *args)
+    assert proc.returncode == 2 and "--review-below" in out["error"]
+    path = tmp_path / "r.csv"
+    path.write_text("Review\ngreat\n", encoding="utf-8")
+    proc, out = run_json("run", path, *args, "--review-below", "0.8")
+    assert proc.returncode == 2 and "NAME.review.csv" in out["error"]
+    assert emu.sheet_titles(sid) == ["Data"]
+
+
+def test_the_review_sheet_grows_when_the_list_outgrows_it(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI
+) -> None:
+    sid = emu.add_spreadsheet(
+        "Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]}, spreadsheet_id="reviews"
+    )
+    emu.gspread_client().open_by_key(sid).add_worksheet("To review", rows=2, cols=7)
+    proc, _ = run_json(
+        "run", sid, "--input", "Review", "--output", "Sentiment", "--no-cache", *openai_args(fake_openai),
+        "--review-below", "0.7", "--review-sheet", "To review",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert [row[0] for row in emu.values(sid, "To review")] == ["Row", "3", "4", "6"]
+
+
+def test_a_row_answered_later_with_enough_confidence_loses_its_highlight(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI
+) -> None:
+    sid = emu.add_spreadsheet(
+        "Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]}, spreadsheet_id="reviews"
+    )
+    run = ("run", sid, "--input", "Review", "--output", "Sentiment", "--no-cache", *openai_args(fake_openai))
+    proc, _ = run_json(*run, "--review-below", "0.7")
+    assert proc.returncode == 0, proc.stderr
+    assert "backgroundColor" in emu.cell_format(sid, "Data", "B3")
+    assert emu.sheet_titles(sid) == ["Data"]  # no --review-sheet: highlights only
+    proc, _ = run_json(*run, "--review-below", "0.5", "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert all(emu.cell_format(sid, "Data", f"B{r}") == {} for r in range(2, 7))
+
+
+def test_review_costs_the_requests_the_docs_state(emu: SheetsEmulator, fake_openai: FakeOpenAI) -> None:
+    sid = emu.add_spreadsheet(
+        "Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]}, spreadsheet_id="reviews"
+    )
+    run = ("run", sid, "--input", "Review", "--no-cache", *openai_args(fake_openai), "--review-below", "0.7")
+    writes = ("sheets.spreadsheets.batchUpdate", "sheets.spreadsheets.values.update")
+    for output, extra in [
+        ("First", 1),
+        ("Second", 3),
+        ("Third", 3),
+    ]:  # highlight; + addSheet/list write; + list read/write
+        emu.reset_counts()
+        proc, _ = run_json(*run, "--output", output, *(("--review-sheet", "R") if output != "First" else ()))
+        assert proc.returncode == 0, proc.stderr
+        ids = [r.method_id for r in emu.requests]
+        assert len(ids) == 4 + extra, ids
+        assert sum(i in writes for i in ids) == (1 if output == "First" else 2 + (output == "Second"))
