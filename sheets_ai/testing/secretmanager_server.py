@@ -44,10 +44,10 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sheets_ai.testing._loopback import LoopbackServer
 from sheets_ai.testing._secretmanager_http import Answer, Handler, Server, metadata_answer
 from sheets_ai.testing._secretmanager_model import (
     ACCESSOR_ROLE,
@@ -82,7 +82,7 @@ class AccessRecord:
     status: int
 
 
-class SecretManagerEmulator:
+class SecretManagerEmulator(LoopbackServer):
     """In-memory secrets served as Secret Manager v1 REST on ``http://127.0.0.1:PORT``; thread-safe.
 
     ``secrets`` seeds it: ``{"projects/P/secrets/S": "value"}`` (one enabled version) or
@@ -90,6 +90,9 @@ class SecretManagerEmulator:
     ["serviceAccount:a@p.iam.gserviceaccount.com"]}}``. Without ``accessors`` the emulator's own
     ``service_account`` (the identity its metadata server hands out) may read the secret.
     """
+
+    thread_name = "secretmanager"
+    label = "Secret Manager emulator"
 
     def __init__(
         self,
@@ -118,36 +121,8 @@ class SecretManagerEmulator:
             self._seed(name, spec)
 
     # ---------------------------------------------------------------------------------- lifecycle
-    def start(self) -> SecretManagerEmulator:
-        if self._server is not None:
-            return self
-        server = Server((self.host, self.port), Handler)
-        server.emulator = self
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="secretmanager", daemon=True
-        )
-        self._thread.start()
-        log.info("Secret Manager emulator listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> SecretManagerEmulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _new_server(self) -> Server:
+        return Server((self.host, self.port), Handler)
 
     @property
     def url(self) -> str:

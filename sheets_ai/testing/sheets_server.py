@@ -27,11 +27,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sheets_ai.testing import _sheets_validation as validation
+from sheets_ai.testing._loopback import LoopbackServer
 from sheets_ai.testing._sheets_api import Route, dispatch, route
 from sheets_ai.testing._sheets_cells import ApiError, not_found, quote_sheet, render
 from sheets_ai.testing._sheets_faults import (
@@ -76,7 +76,7 @@ GOOGLE_API_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.c
 Answer = tuple[int, dict[str, Any] | None, dict[str, str]]
 
 
-class SheetsEmulator:
+class SheetsEmulator(LoopbackServer):
     """In-memory spreadsheets served as Sheets API v4 on ``http://127.0.0.1:PORT``.
 
     All public methods are thread-safe; use them from a test thread while a client talks to the server.
@@ -84,6 +84,9 @@ class SheetsEmulator:
     default is Google's own 10 MiB; ``max_body_bytes=2_000_000`` holds a client to the 2 MB Google
     recommends.
     """
+
+    thread_name = "sheets-emulator"
+    label = "Sheets emulator"
 
     def __init__(
         self,
@@ -112,36 +115,8 @@ class SheetsEmulator:
 
     # ---------------------------------------------------------------------------------- lifecycle
 
-    def start(self) -> SheetsEmulator:
-        if self._server is not None:
-            return self
-        server = _Server((self.host, self.port), _Handler)
-        server.emulator = self
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sheets-emulator", daemon=True
-        )
-        self._thread.start()
-        log.info("Sheets emulator listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> SheetsEmulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _new_server(self) -> _Server:
+        return _Server((self.host, self.port), _Handler)
 
     @property
     def url(self) -> str:
