@@ -53,6 +53,7 @@ from ._openai_answers import (
     INVALID_MARK,
     REFUSE_MARK,
     certainty,
+    confidence_digit,
     expected_answer,
     overlong,
     with_control_chars,
@@ -61,7 +62,7 @@ from ._openai_limits import HEADER_MODES, ServerLimits, completion_cap
 from ._openai_logprobs import logprobs_field
 from ._openai_models import RULES, Rules, check_request, fit_in_cap, reasoning_spend
 from ._openai_models import known_models as known_model_ids
-from ._openai_protocol import BatchRequest, read_request, render_json
+from ._openai_protocol import BatchRequest, answers_with_digits, read_request, render_json
 from ._openai_schema import response_format_problem
 from ._openai_standins import compat_modes, dress, refusal
 from ._openai_wire import Reply, error, mask_key
@@ -264,7 +265,7 @@ class FakeOpenAI:
             return refused
         request = read_request(messages)
         record["rows"] = request.items
-        content, finish, refused_text = self._content(request, fault)
+        content, finish, refused_text = self._content(request, fault, answers_with_digits(body, request))
         prompt = tokens.prompt_tokens(messages, body.get("response_format"))
         completion = tokens.count(content or refused_text or "")
         reasoning = reasoning_spend(rules, body, self.reasoning_tokens) if rules is not None else 0
@@ -344,7 +345,19 @@ class FakeOpenAI:
         codes = list(request.codes.values())
         return logprobs_field(body, content, refused, codes=codes, certainty=sure)
 
-    def _content(self, request: BatchRequest, fault: str) -> tuple[str | None, str, str | None]:
+    @staticmethod
+    def _digits(request: BatchRequest) -> dict[str, int]:
+        """id -> the confidence digit the fake "model" reports: its certainty in tenths, rounded down."""
+        return {
+            i: confidence_digit(
+                certainty(request.task, text, expected_answer(request.task, text, labels=request.labels))
+            )
+            for i, text in request.items
+        }
+
+    def _content(
+        self, request: BatchRequest, fault: str, rated: bool = False
+    ) -> tuple[str | None, str, str | None]:
         if fault == "refusal" or any(REFUSE_MARK in text for _, text in request.items):
             return None, "stop", "I'm sorry, I can't help with that request."
         pairs = [
@@ -376,7 +389,8 @@ class FakeOpenAI:
                 )
         if fault == "control" and request.kind == "text":
             pairs = [(i, with_control_chars(v)) for i, v in pairs]
-        content = dress(self.compat, render_json(request, pairs), pairs)
+        digits = self._digits(request) if rated else None  # the self-reported confidence variant
+        content = dress(self.compat, render_json(request, pairs, digits), pairs)
         if fault == "malformed":
             return content[: max(1, len(content) // 2)] + "<<garbled", "stop", None
         if fault == "length":
