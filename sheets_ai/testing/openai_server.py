@@ -33,6 +33,11 @@ Models (:mod:`sheets_ai.testing._openai_models`): each known model id takes the 
 on the real API (else 400 with ``param`` and ``code``); reasoning models spend reasoning tokens
 (``reasoning_tokens`` per request, or an amount for the effort), counted in ``completion_tokens`` and against
 ``max_completion_tokens``. ``extra_models={"gpt-5.9": "o3"}`` serves a new name with a known model's rules.
+
+Confidence: ``logprobs`` shaped as the real API's (:mod:`._openai_logprobs`); for the self-reported variant
+of a label request (a digit 0-9 after each code, asked by the answer line and the strict schema's pattern,
+the pattern deciding as constrained decoding would) each code is followed by the row's certainty in tenths
+(:func:`._openai_answers.confidence_digit`).
 """
 
 from __future__ import annotations
