@@ -264,3 +264,38 @@ def test_two_shards_list_their_rows_in_one_review_sheet(
     again = run(_shard_config(sid, "2:5", fake_openai).model_copy(update={"output": "Second"}))
     assert again.exit_code == 0
     assert sorted(int(row[0]) for row in emu.values(sid, "To review")[1:]) == low
+
+
+def test_two_tabs_share_a_review_sheet_and_apply_review_takes_its_own_lines(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI
+) -> None:
+    """Row 3 of tab East and row 3 of tab West are two lines of the review worksheet (keyed by the link's
+    worksheet id), and apply-review on one tab corrects only that tab's rows."""
+    sid = emu.add_spreadsheet(
+        "Reviews",
+        {"East": [["Review"], *[[t] for t in TEXTS]], "West": [["Review"], *[[t] for t in TEXTS]]},
+        spreadsheet_id="reviews",
+    )
+    book = emu._book(sid)
+    east, west = book.sheets[0].sheet_id, book.sheets[1].sheet_id
+    run = ("--input", "Review", "--output", "Sentiment", "--no-cache", *openai_args(fake_openai))
+    review = ("--review-below", "0.7", "--review-sheet", "To review")
+    for gid in (east, west):
+        proc, _ = run_json(
+            "run", f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid={gid}", *run, *review
+        )
+        assert proc.returncode == 0, proc.stderr
+    listed = emu.values(sid, "To review")[1:]
+    assert [(row[0], f"gid={east}&" in row[6]) for row in listed] == [
+        ("3", True), ("4", True), ("6", True), ("3", False), ("4", False), ("6", False),
+    ]  # fmt: skip
+    emu.set_values(sid, "To review", "E2", [["negative", "ana"]])  # East row 3
+    emu.set_values(sid, "To review", "E6", [["positive", "ben"]])  # West row 4
+    proc, applied = run_json(
+        "apply-review", f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid={west}",
+        "--review-sheet", "To review", "--input", "Review", "--output", "Sentiment",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert applied["rows_corrected"] == 1
+    assert emu.values(sid, "West")[3][1] == "positive"
+    assert emu.values(sid, "East")[2][1] != "negative"

@@ -381,8 +381,7 @@ class GoogleSheetTable(Table):
         name = existing[0] if existing else name
         exists = bool(existing)
         rows: list[list[Any]] = []
-        if not exists:
-            self.add_worksheet(name)
+        if not exists and self.add_worksheet(name):  # another process creating it first writes the header
             rows.append(LOG_HEADER)
         rows.append([entry.get(k, "") for k in LOG_HEADER])
         self._pace()
