@@ -200,3 +200,14 @@ def test_rated_answers_are_read_with_their_digits_and_garbled_ones_fail_alone() 
     # Separators a JSON-mode model may add are read too.
     spaced = prompts.parse_answer(rated, '{"a":"1b9 2s0 3o7"}', ids[:3])
     assert spaced.digits == {"1": 9, "2": 0, "3": 7}
+
+
+def test_the_estimate_counts_the_self_reported_variant(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    book = make_xlsx(tmp_path / "r.xlsx", [["Review"], *[[t] for t in TEXTS]])
+    run = ("run", book, "--input", "Review", "--output", "Sentiment", "--dry-run", "--model", "gpt-5-mini")
+    proc, plain = run_json(*run, *openai_args(fake_openai))
+    assert proc.returncode == 0, proc.stderr
+    proc, rated = run_json(*run, *openai_args(fake_openai), "--review-below", "0.8")
+    assert proc.returncode == 0, proc.stderr
+    assert not fake_openai.requests
+    assert rated["estimated_cost_usd"] > plain["estimated_cost_usd"] > 0
