@@ -128,12 +128,13 @@ class SheetReview:
         if not self.sheet_name or not entries:
             return
         t = self.table
-        title = self.worksheet_title() or self.sheet_name.strip()
-        created = self.worksheet_title() is None and t.add_worksheet(title)
+        existing = self.worksheet_title()
+        title = existing or self.sheet_name.strip()
+        created = existing is None and t.add_worksheet(title)
         lines = [] if created else self._read()
         head = [] if lines and any(lines[0]) else [SHEET_HEADER]
         if head and not created:  # created by another task, not yet written: the header first, in row 1
-            self._write({f"{title}!A1": SHEET_HEADER})
+            self._write(title, {1: SHEET_HEADER})
             head = []
         listed: dict[tuple[int, int], int] = {}
         for i, line in enumerate(lines[1:], start=2):
@@ -142,18 +143,18 @@ class SheetReview:
                 listed[key] = i
         filled = {self._key(line) for line in lines[1:] if any(line[4:6])}
         gid = t.props.get("sheetId", 0)
-        updates: dict[str, list[str]] = {}
+        updates: dict[int, list[str]] = {}  # worksheet row -> its refreshed line
         new: list[list[str]] = head  # a worksheet just created: the header goes with the first rows
         for row in sorted(entries):
             line = [*entries[row][: len(HEADER)], self.link(row)]
             if (gid, row) in filled:
                 continue
             if (gid, row) in listed:
-                updates[f"{title}!A{listed[gid, row]}"] = line
+                updates[listed[gid, row]] = line
             else:
                 new.append(line)
         if updates:
-            self._write(updates)
+            self._write(title, updates)
         if new:
             self._do(
                 lambda: t.http.values_append(
@@ -164,15 +165,11 @@ class SheetReview:
                 )
             )
 
-    def _write(self, lines: Mapping[str, list[str]]) -> None:
-        """One ``values.batchUpdate`` (RAW): each line at its A1 cell."""
+    def _write(self, title: str, lines: Mapping[int, list[str]]) -> None:
+        """One ``values.batchUpdate`` (RAW): each line in its own row of the review worksheet."""
         t = self.table
-        data = [{"range": quote_range(a1), "values": [line]} for a1, line in lines.items()]
+        data = [
+            {"range": absolute_range_name(title, f"A{at}"), "values": [line]} for at, line in lines.items()
+        ]
         body = {"valueInputOption": "RAW", "data": data}
         self._do(lambda: t.http.values_batch_update(t.spreadsheet_id, body))
-
-
-def quote_range(a1: str) -> str:
-    """``Title!A5`` with the title quoted as the API wants (``'To review'!A5``)."""
-    title, _, cell = a1.rpartition("!")
-    return absolute_range_name(title, cell)
