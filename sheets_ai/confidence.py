@@ -6,14 +6,20 @@
   ``exp`` of the sum of the logprobs of the tokens that cover the code's characters. Nothing is added to
   the prompt or the answer, so the protocol costs what it cost.
 * **Models without logprobs** (reasoning models: gpt-5, o-series; unknown models on compatible servers):
-  no confidence. A confidence the model writes itself would cost about one more output token per row
-  (+50 % on a label answer) and what a model says about its own certainty is poorly calibrated; the
-  report says how many rows have none.
+  only when a confidence is wanted (``--confidence-column``, ``--review-below``, ``eval``), the model
+  reports one itself, compactly (:func:`sheets_ai.prompts.rated_answer_line`): ``{"a":"1p92n73u8"}`` —
+  each code followed by one digit 0-9, its confidence in tenths. Digit ``d`` is read as ``(d + 0.5) / 10``,
+  the middle of its tenth (9 -> 0.95, 7 -> 0.75, 0 -> 0.05; :func:`from_digits`). o200k merges the digit
+  with the next id's digits, so it costs well under one output token per row (BENCHMARKS.md). It is the
+  model's own word, not a probability: poorly calibrated, mostly 8s and 9s (docs/quality.md). Runs that
+  want no confidence send the plain protocol, byte for byte; the variant is part of the task's fingerprint,
+  so cached answers of one are never served for the other.
 * **Text tasks** (summaries, extraction): no confidence (a summary has no single answer to be sure of).
 * **Offline analyzer:** from its scores (:func:`sheets_ai.providers.local_nlp._confidence`).
 
 Confidences are cached with their answers (:mod:`sheets_ai.cache`), reported as a distribution
-(:func:`distribution`) and written by ``--confidence-column`` as plain values (``0.93``).
+(:func:`distribution`, with its ``source``: ``logprobs``, ``self-reported`` or ``offline analyzer``) and
+written by ``--confidence-column`` as plain values (``0.93``).
 """
 
 from __future__ import annotations
@@ -74,6 +80,11 @@ def from_completion(content: str, choice: Any) -> dict[str, float]:
     return label_confidences(content, tokens)
 
 
+def from_digits(digits: Mapping[str, int]) -> dict[str, float]:
+    """Self-reported confidence digits (id -> 0-9, tenths) as confidences: the middle of each tenth."""
+    return {item: round((min(max(d, 0), 9) + 0.5) / 10, 4) for item, d in digits.items()}
+
+
 def shown(value: float) -> str:
     """How a confidence is written into a cell: two decimals, a plain value (``0.93``)."""
     return f"{value:.2f}"
@@ -115,6 +126,8 @@ class ConfidenceBook:
 
     #: --review-below: rows under it are flagged (status ``review``) and listed.
     review: ReviewList | None = None
+    #: Where the confidences come from (``logprobs``, ``self-reported``, ``offline analyzer``; None: nowhere).
+    source: str | None = None
 
     @classmethod
     def for_run(cls, column: str | None, task: Task, review_below: float | None = None) -> ConfidenceBook:
@@ -127,6 +140,13 @@ class ConfidenceBook:
                 )
         review = ReviewList(review_below) if review_below else None
         return cls(column=bool(column), applies=task.is_label_task, review=review)
+
+    def adopt(self, provider: Any, task: Task) -> Task:
+        """The task as the provider will send it, asked for a confidence only if one is wanted (a column,
+        a review threshold, an eval) and the model has no other way to give one; notes the source."""
+        wanted = self.applies and (self.column or self.review is not None)
+        task, self.source = provider.confidence_plan(task, wanted)
+        return task
 
     def status(self, row: int) -> str:
         """``review`` for a finished row below --review-below, else ``ok``."""
@@ -185,7 +205,7 @@ class ConfidenceBook:
     def report(self) -> dict[str, Any] | None:
         if not self.values and not self.without:
             return None
-        out = distribution(self.values.values(), self.without)
+        out = {**distribution(self.values.values(), self.without), "source": self.source}
         if self.review is not None:
             out["review_below"] = self.review.below
             out["rows_review"] = self.flagged()

@@ -79,6 +79,7 @@ class _Run:
         report.provider, report.model = provider.name, provider.model
         report.reasoning_effort = getattr(provider, "reasoning_effort", None)
         try:
+            self.task = self.confidence.adopt(provider, self.task)  # a self-reported one if need be
             provider.check(self.task)
             table = self.given_table or open_table(config, for_writing=not config.dry_run)
             status = "error"
@@ -170,8 +171,7 @@ class _Run:
         )
         batches = self._pack(planned)
         report.batches = len(batches)
-        self.total = len(every_row)
-        self.done = len(self.results)
+        self.total, self.done = len(every_row), len(self.results)
         if config.dry_run:
             unsent = [p for p in every_row if p.row not in self.results]
             without = self._pack(unsent) if groups.deduplicated else None  # each duplicate sent too

@@ -9,6 +9,10 @@ Answer (strict JSON schema):
 
 * label tasks: ``{"a":"1p2n3u"}`` — every id followed by its one-letter code, no separators. Two tokens per
   row (o200k splits digits from letters), and every label is still tied to its id.
+* label tasks with a self-reported confidence (``Task.rates_confidence``: a confidence is wanted and the
+  model gives no log-probabilities): ``{"a":"1p92n73u8"}`` — each id, its code, then one digit 0-9, the
+  model's confidence in tenths; pattern ``^([0-9]+[codes][0-9])+$``. o200k merges the digit with the next
+  id's digits (``92`` is one token), so it costs well under one output token per row (BENCHMARKS.md).
 * text tasks (summaries, extraction): ``{"1":"…","2":"…"}`` with the batch's ids as required properties, so
   structured outputs themselves demand each id exactly once.
 
@@ -92,6 +96,16 @@ def label_codes(labels: Sequence[str]) -> dict[str, str]:
     return dict(zip(labels, codes, strict=False))
 
 
+def rated_answer_line(codes: Sequence[str]) -> str:
+    """The answer line of the self-reported confidence variant: id, code, then one digit 0-9 (tenths)."""
+    sure = "978"
+    example = "".join(f"{i}{codes[(i - 1) % len(codes)]}{sure[i - 1]}" for i in (1, 2, 3))
+    return (
+        "Answer JSON: each id, then its code, then one digit 0-9: how likely that code is right, in tenths "
+        f'(9: 90 % or more, 5: 50-59 %), in input order, every id once, e.g. {{"a":"{example}"}}'
+    )
+
+
 def system_prompt(task: Task) -> str:
     """The static part of every request for this task: identical bytes for every batch."""
     parts = [task.instructions]
@@ -110,9 +124,12 @@ def system_prompt(task: Task) -> str:
         parts.append(_CODES_LINE + " ".join(f"{c}={quote_label(label)}" for label, c in codes.items()))
         values = list(codes.values())
         example = "".join(f"{i}{values[(i - 1) % len(values)]}" for i in (1, 2, 3))
-        parts.append(
-            f'Answer JSON: each id then its code, in input order, every id once, e.g. {{"a":"{example}"}}'
-        )
+        if task.rates_confidence:
+            parts.append(rated_answer_line(values))
+        else:
+            parts.append(
+                f'Answer JSON: each id then its code, in input order, every id once, e.g. {{"a":"{example}"}}'
+            )
     else:
         parts.append(
             "Answer a JSON object: each id as a key, its answer as the value, every id exactly once."
@@ -126,9 +143,10 @@ def response_format(task: Task, ids: Sequence[str]) -> dict[str, Any]:
         codes = sorted(label_codes(task.labels).values(), key=lambda c: (-len(c), c))
         # One-letter codes as a character class: the schema is billed as prompt tokens on every request.
         code_re = f"[{''.join(codes)}]" if all(len(c) == 1 for c in codes) else f"(?:{'|'.join(codes)})"
+        rated = "[0-9]" if task.rates_confidence else ""  # the self-reported confidence digit
         schema: dict[str, Any] = {
             "type": "object",
-            "properties": {"a": {"type": "string", "pattern": f"^([0-9]+{code_re})+$"}},
+            "properties": {"a": {"type": "string", "pattern": f"^([0-9]+{code_re}{rated})+$"}},
             "required": ["a"],
             "additionalProperties": False,
         }
@@ -187,6 +205,8 @@ class Parsed:
     problems: dict[str, str] = field(default_factory=dict)
     #: No JSON object could be found in the answer at all (every id then has the problem NOT_JSON).
     not_json: bool = False
+    #: id -> the confidence digit 0-9 after its code (the self-reported variant; sheets_ai.confidence).
+    digits: dict[str, int] = field(default_factory=dict)
 
 
 def first_json_object(content: str) -> list[tuple[str, Any]] | None:
@@ -218,6 +238,7 @@ def parse_answer(task: Task, content: str, ids: Sequence[str]) -> Parsed:
     """Map the model's answer back to ids. Unknown ids are ignored; missing ids are simply absent."""
     out = Parsed()
     pairs: list[tuple[str, Any]] = []
+    digits: dict[str, int] = {}
     kv = first_json_object(content or "")
     if kv is None:
         out.not_json = True
@@ -227,9 +248,11 @@ def parse_answer(task: Task, content: str, ids: Sequence[str]) -> Parsed:
     if task.is_label_task:
         by_code = {c: label for label, c in label_codes(task.labels).items()}
         text = next((v for k, v in kv if k == "a" and isinstance(v, str)), "")
-        for item_id, code in re.findall(r"([0-9]+)\s*[:=]?\s*([A-Za-z]+)", text):
+        for item_id, code, digit in _label_pairs(task, text):
             label = by_code.get(code.lower())
             pairs.append((str(int(item_id)), label if label is not None else _BadCode(code)))
+            if digit:
+                digits[str(int(item_id))] = int(digit)
     else:
         pairs = [(str(k).strip(), v) for k, v in kv]
     wanted = set(ids)
@@ -248,4 +271,13 @@ def parse_answer(task: Task, content: str, ids: Sequence[str]) -> Parsed:
             out.answers[item_id] = value
         else:
             out.problems[item_id] = f"the answer is {type(value).__name__}, expected text"
+    out.digits = {i: d for i, d in digits.items() if i in out.answers}
     return out
+
+
+def _label_pairs(task: Task, text: str) -> list[tuple[str, str, str]]:
+    """(id, code, confidence digit or "") of a label answer. A self-rated answer ends with its last row's
+    digit; one without digits (a model that ignored them in JSON mode) is read the plain way."""
+    if task.rates_confidence and text.rstrip()[-1:].isdigit():
+        return re.findall(r"([0-9]+)\s*[:=]?\s*([A-Za-z]+)\s*([0-9])", text)
+    return [(i, c, "") for i, c in re.findall(r"([0-9]+)\s*[:=]?\s*([A-Za-z]+)", text)]

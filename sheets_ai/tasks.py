@@ -37,6 +37,9 @@ class Task:
     domain: str | None = None
     #: Worked examples (input, answer) shown in the system prompt (sheets_ai.corrections).
     examples: tuple[tuple[str, str], ...] = ()
+    #: Label tasks on a model without log-probabilities, when a confidence is wanted: each answer carries a
+    #: self-reported confidence digit (sheets_ai.prompts, sheets_ai.confidence).
+    rates_confidence: bool = False
 
     @property
     def is_label_task(self) -> bool:
@@ -60,6 +63,8 @@ class Task:
             definition["domain"] = self.domain
         if self.examples:
             definition["examples"] = [list(pair) for pair in self.examples]
+        if self.rates_confidence:  # another answer format: its answers are never mixed with plain ones
+            definition["confidence"] = "self-reported"
         return definition
 
     def fingerprint(self) -> str:

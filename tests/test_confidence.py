@@ -136,7 +136,7 @@ def test_confidence_column_holds_the_probability_of_each_rows_code(fake: FakeOpe
     assert again["confidence"]["mean"] == conf["mean"]
 
 
-def test_a_model_without_logprobs_gives_no_confidence_and_says_so(fake: FakeOpenAI, tmp_path: Path) -> None:
+def test_a_model_without_logprobs_reports_its_own_confidence(fake: FakeOpenAI, tmp_path: Path) -> None:
     book = _workbook(tmp_path / "r.xlsx")
     proc, report = run_json(
         "run", book, "--input", "Review", "--output", "Sentiment", "--confidence-column", "Confidence",
@@ -144,8 +144,10 @@ def test_a_model_without_logprobs_gives_no_confidence_and_says_so(fake: FakeOpen
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert all("logprobs" not in r["body"] for r in fake.requests)
-    assert report["confidence"]["rows"] == 0 and report["confidence"]["rows_without"] == len(TEXTS)
-    assert column_values(book, "C") == [None] * len(TEXTS)
+    assert report["confidence"]["source"] == "self-reported"
+    assert report["confidence"]["rows"] == len(TEXTS) and report["confidence"]["rows_without"] == 0
+    sure = [certainty("sentiment", t, expected_answer("sentiment", t)) for t in TEXTS]
+    assert column_values(book, "C") == [f"{(int(s * 10 + 1e-9) + 0.5) / 10:.2f}" for s in sure]
     assert column_values(book, "B") == [expected_answer("sentiment", t) for t in TEXTS]
 
 

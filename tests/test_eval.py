@@ -214,3 +214,24 @@ def test_eval_with_examples_runs_each_configuration_without_and_with_them(
     assert "Example: The lid is blue. => negative" in systems[1]
     assert with_["prompt_tokens"] > without["prompt_tokens"]  # what the examples cost
     assert with_["metrics"]["confusion"] == without["metrics"]["confusion"] == CONFUSION  # keyword rules
+
+
+def test_eval_of_a_reasoning_model_scores_its_self_reported_confidence(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    source = _csv(tmp_path / "labelled.csv", SMALL)
+    out = tmp_path / "report"
+    args = ("eval", source, "--input", "text", "--gold", "gold", "--models", "gpt-5-mini,gpt-4.1-mini")
+    proc, report = run_json(*args, "--out", out, *openai_args(fake_openai), "--cache-dir", tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    rated, logprobs = report["configurations"]
+    assert rated["confidence"]["source"] == "self-reported" and rated["confidence"]["rows"] == 8
+    assert logprobs["confidence"]["source"] == "logprobs" and logprobs["confidence"]["rows"] == 8
+    assert rated["metrics"]["confusion"] == logprobs["metrics"]["confusion"] == CONFUSION
+    assert rated["metrics"]["rows_with_confidence"] == 8 and rated["metrics"]["coverage"]
+    # Each digit is the fake model's certainty in tenths, read as the middle of the tenth.
+    for p in rated["predictions"]:
+        assert p["confidence"].endswith("5")  # written as 0.95, 0.75 …
+    text = (out / "report.md").read_text()
+    assert "Coverage at each confidence level (self-reported):" in text
+    assert "Coverage at each confidence level (logprobs):" in text

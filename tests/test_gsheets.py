@@ -533,6 +533,25 @@ def test_log_sheet_gets_one_row_per_run_under_one_header(emu: SheetsEmulator) ->
     assert rows[0]["model"] == "local:local-analyzer"
 
 
+def test_two_runs_creating_the_log_sheet_at_once_both_log(emu: SheetsEmulator) -> None:
+    """Two tasks of a job finish together: run B logs from start to end while run A's addSheet of the log
+    worksheet waits. A's then meets "already exists" and appends its row to B's worksheet."""
+    sid = emu.add_spreadsheet("Book", {"Sheet1": [["Review"], *reviews(4)]})
+    other: dict[str, Any] = {}
+
+    def run_b_now(record: RecordedRequest) -> None:
+        if "addSheet" in json.dumps(record.body or {}) and "report" not in other:
+            other["report"] = None
+            other["report"] = run(url(sid), log_sheet="Runs", rows="4:5")
+
+    emu.on_request(run_b_now)
+    report = run(url(sid), log_sheet="Runs", rows="2:3")
+    assert report.exit_code == 0 and other["report"] is not None and other["report"].exit_code == 0
+    log = emu.values(sid, "Runs")
+    assert log[0][:4] == ["time", "task", "model", "processed"]
+    assert [r[3] for r in log[1:]] == [2, 2]
+
+
 def test_log_sheet_records_a_stopped_run(
     emu: SheetsEmulator, llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:

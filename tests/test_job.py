@@ -117,6 +117,30 @@ def test_each_task_writes_confidences_for_its_own_block_only(emu: SheetsEmulator
     assert all(0.0 <= float(row[2]) <= 1.0 for row in values[1:])
 
 
+def test_tasks_running_at_once_list_their_rows_in_one_review_sheet(emu: SheetsEmulator) -> None:
+    """Three tasks of one execution, as real processes at the same time, each with the same --review-sheet:
+    the worksheet is created once, and every flagged row of every block is listed exactly once (the
+    deterministic interleavings are in test_review_gsheets.py; here the processes race as on Cloud Run)."""
+    sid = emu.add_spreadsheet("Reviews", {"Sheet1": [["Review"], *([t] for t in texts(12))]})
+    review = {"SHEETS_AI_REVIEW_BELOW": "1", "SHEETS_AI_REVIEW_SHEET": "To review"}
+    extra = {"SHEETS_AI_STATUS_COLUMN": "Status", **review}
+    emu.latency = 0.02  # every request takes a moment, so the tasks' requests overlap
+    try:
+        procs = [start_cli("job", env={**os.environ, **task_env(emu, sid, i, 3, **extra)}) for i in range(3)]
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        emu.latency = 0.0
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err + out
+    values = emu.values(sid, "Sheet1")
+    flagged = sorted(i for i, row in enumerate(values[1:], start=2) if row[2] == "review")
+    assert flagged == list(range(2, 14))  # review below 1: every answered row
+    listed = emu.values(sid, "To review")
+    assert listed[0][0] == "Row"
+    assert sorted(int(row[0]) for row in listed[1:]) == flagged
+    assert emu.sheet_titles(sid).count("To review") == 1
+
+
 def test_a_block_does_not_move_when_rows_get_filled(emu: SheetsEmulator) -> None:
     """Rows filled before (by another task, or a person) stay in their block: task 1 still owns rows 5-7."""
     rows = [["Review", "Sentiment"]] + [[t] for t in texts(9)]

@@ -5,8 +5,10 @@ apply-review, and the corrections then appear as worked examples in the next req
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import openai_args, run_json
@@ -173,15 +175,127 @@ def test_review_costs_the_requests_the_docs_state(emu: SheetsEmulator, fake_open
         "Reviews", {"Data": [["Review"], *[[t] for t in TEXTS]]}, spreadsheet_id="reviews"
     )
     run = ("run", sid, "--input", "Review", "--no-cache", *openai_args(fake_openai), "--review-below", "0.7")
-    writes = ("sheets.spreadsheets.batchUpdate", "sheets.spreadsheets.values.update")
-    for output, extra in [
-        ("First", 1),
-        ("Second", 3),
-        ("Third", 3),
-    ]:  # highlight; + addSheet/list write; + list read/write
+    reads = (
+        "sheets.spreadsheets.get",
+        "sheets.spreadsheets.values.get",
+        "sheets.spreadsheets.values.batchGet",
+    )
+    for output, extra, writes in [
+        ("First", 1, 2),  # results + highlight
+        ("Second", 3, 4),  # + addSheet, then header and rows in one values.append
+        ("Third", 3, 3),  # + read the list, then the listed rows updated in place (values.batchUpdate)
+    ]:
         emu.reset_counts()
         proc, _ = run_json(*run, "--output", output, *(("--review-sheet", "R") if output != "First" else ()))
         assert proc.returncode == 0, proc.stderr
         ids = [r.method_id for r in emu.requests]
         assert len(ids) == 4 + extra, ids
-        assert sum(i in writes for i in ids) == (1 if output == "First" else 2 + (output == "Second"))
+        assert sum(i not in reads for i in ids) == writes, ids
+
+
+# ------------------------------------------------------------------ shards sharing one review worksheet
+SHARD_TEXTS = [
+    "Love it, great and fast.",
+    "It is blue.",
+    "Terrible.",
+    "Great sound but broken after a week.",
+    "Nice, good and friendly.",
+    "The box was green.",
+    "Broken and late.",
+    "Good but slow.",
+]
+
+
+def _shard_config(sid: str, rows: str, fake: FakeOpenAI) -> Any:
+    from sheets_ai.config import build_config
+
+    return build_config(
+        {
+            "source": sid, "input": "Review", "output": "Sentiment", "status_column": "Status",
+            "review_below": 0.8, "review_sheet": "To review", "rows": rows, "provider": "openai",
+            "base_url": fake.url, "cache": False,
+        }
+    )  # fmt: skip
+
+
+def _touches_review_sheet(record: Any, writes_only: bool) -> bool:
+    body = json.dumps(record.body or {})
+    if "addSheet" in body:
+        return True
+    return "To review" in record.path and (record.method != "GET" or not writes_only)
+
+
+@pytest.mark.parametrize("created_before", [False, True], ids=["both-create", "both-write"])
+def test_two_shards_list_their_rows_in_one_review_sheet(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI, created_before: bool
+) -> None:
+    """Two tasks of a Cloud Run job (shards of one tab) list into the same worksheet at the same time: shard B
+    runs from start to end while shard A's first request to the review worksheet waits (A has already decided
+    to create it, or read the list it is about to write). Every flagged row of both ends up listed once."""
+    from sheets_ai import run
+
+    tabs = {"Data": [["Review"], *[[t] for t in SHARD_TEXTS]]}
+    if created_before:
+        tabs["To review"] = [HEADER]
+    sid = emu.add_spreadsheet("Reviews", tabs, spreadsheet_id="reviews")
+    low = [
+        i + 2
+        for i, t in enumerate(SHARD_TEXTS)
+        if certainty("sentiment", t, expected_answer("sentiment", t)) < 0.8
+    ]
+    assert any(r <= 5 for r in low) and any(r > 5 for r in low)
+    other: dict[str, Any] = {}
+
+    def shard_b_now(record: Any) -> None:
+        if "report" not in other and _touches_review_sheet(record, writes_only=created_before):
+            other["report"] = None  # B's own requests pass
+            other["report"] = run(_shard_config(sid, "6:9", fake_openai))
+
+    emu.on_request(shard_b_now)
+    report = run(_shard_config(sid, "2:5", fake_openai))
+    assert other["report"] is not None and other["report"].exit_code == 0
+    assert report.exit_code == 0
+    listed = emu.values(sid, "To review")
+    assert listed[0] == HEADER
+    assert sorted(int(row[0]) for row in listed[1:]) == low
+
+    # A rerun of shard A updates its listed rows in place: nothing is listed twice.
+    emu.remove_hook(shard_b_now)
+    again = run(_shard_config(sid, "2:5", fake_openai).model_copy(update={"output": "Second"}))
+    assert again.exit_code == 0
+    assert sorted(int(row[0]) for row in emu.values(sid, "To review")[1:]) == low
+
+
+def test_two_tabs_share_a_review_sheet_and_apply_review_takes_its_own_lines(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI
+) -> None:
+    """Row 3 of tab East and row 3 of tab West are two lines of the review worksheet (keyed by the link's
+    worksheet id), and apply-review on one tab corrects only that tab's rows."""
+    sid = emu.add_spreadsheet(
+        "Reviews",
+        {"East": [["Review"], *[[t] for t in TEXTS]], "West": [["Review"], *[[t] for t in TEXTS]]},
+        spreadsheet_id="reviews",
+    )
+    book = emu._book(sid)
+    east, west = book.sheets[0].sheet_id, book.sheets[1].sheet_id
+    run = ("--input", "Review", "--output", "Sentiment", "--no-cache", *openai_args(fake_openai))
+    review = ("--review-below", "0.7", "--review-sheet", "To review")
+    for gid in (east, west):
+        proc, _ = run_json(
+            "run", f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid={gid}", *run, *review
+        )
+        assert proc.returncode == 0, proc.stderr
+    listed = emu.values(sid, "To review")[1:]
+    assert [(row[0], f"gid={east}&" in row[6]) for row in listed] == [
+        ("3", True), ("4", True), ("6", True), ("3", False), ("4", False), ("6", False),
+    ]  # fmt: skip
+    emu.set_values(sid, "To review", "E2", [["negative", "ana"]])  # East row 3
+    emu.set_values(sid, "To review", "E6", [["positive", "ben"]])  # West row 4
+    proc, applied = run_json(
+        "apply-review", f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid={west}",
+        "--review-sheet", "To review", "--input", "Review", "--output", "Sentiment",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert applied["rows_corrected"] == 1
+    assert emu.values(sid, "West")[3][1] == "positive"
+    assert emu.values(sid, "East")[2][1] != "negative"

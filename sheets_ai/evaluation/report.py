@@ -108,10 +108,11 @@ def markdown(result: Evaluation) -> str:
                 [f"≥ {x['level']:.2f}", f"{x['coverage']:.0%}", _fmt(x["accuracy"], ".3f")]
                 for x in m["coverage"]
             ]
-            lines += ["Coverage at each confidence level:", ""]
+            source = (c.get("confidence") or {}).get("source")
+            lines += [f"Coverage at each confidence level{f' ({source})' if source else ''}:", ""]
             lines += [*_markdown_table(["confidence", "rows kept", "accuracy of those"], cov), ""]
         elif "per_class" in m:
-            lines += ["No confidences (the model gives no log-probabilities).", ""]
+            lines += ["No confidences (neither log-probabilities nor a self-reported one came back).", ""]
     if result.charts.get("skipped"):
         lines += [f"No charts: {result.charts['skipped']}.", ""]
     if result.charts.get("calibration", {}).get("series"):

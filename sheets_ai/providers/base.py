@@ -95,6 +95,11 @@ class Provider(ABC):
     def check(self, task: Task) -> None:  # noqa: B027 - optional hook
         """Raise a SheetsAIError now if this provider cannot run the task (missing key, unsupported task)."""
 
+    def confidence_plan(self, task: Task, wanted: bool) -> tuple[Task, str | None]:
+        """The task to send when a confidence per row is (or is not) ``wanted``, and where the confidences
+        come from (None: the provider gives none). See :mod:`sheets_ai.confidence`."""
+        return task, None
+
     @abstractmethod
     def run(
         self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None = None

@@ -51,6 +51,9 @@ class LocalProvider(Provider):
                 "--provider openai."
             )
 
+    def confidence_plan(self, task: Task, wanted: bool) -> tuple[Task, str | None]:
+        return task, "offline analyzer" if task.is_label_task else None  # from its scores, at no cost
+
     def default_batch_size(self, task: Task) -> int:
         return 500
 

@@ -18,13 +18,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import openai
 from tenacity import Retrying
 
 from .. import models, pricing
-from ..confidence import from_completion
+from ..confidence import from_completion, from_digits
 from ..config import RunConfig
 from ..errors import (
     AuthenticationError,
@@ -185,6 +186,15 @@ class OpenAIProvider(Provider):
                 self._client.close()
                 self._client = None
 
+    def confidence_plan(self, task: Task, wanted: bool) -> tuple[Task, str | None]:
+        """Label tasks: log-probabilities where the model returns them (no extra tokens); else, only when
+        a confidence is wanted, the self-reported digit (sheets_ai.confidence); else none."""
+        if not task.is_label_task:
+            return task, None
+        if self.caps.logprobs:
+            return task, "logprobs"
+        return (replace(task, rates_confidence=True), "self-reported") if wanted else (task, None)
+
     # ------------------------------------------------------------ sizes and estimates
     def default_batch_size(self, task: Task) -> int:
         return 100 if task.is_label_task else 8
@@ -204,7 +214,7 @@ class OpenAIProvider(Provider):
 
     def _expected_completion(self, task: Task, items: Sequence[BatchItem]) -> int:
         if task.is_label_task:
-            code = next(iter(label_codes(task.labels).values()))
+            code = next(iter(label_codes(task.labels).values())) + ("9" if task.rates_confidence else "")
             return count_tokens('{"a":"' + "".join(f"{i.id}{code}" for i in items) + '"}')
         per_row = sum(self._answer_tokens(task, i.text) + count_tokens(f'"{i.id}":"",') for i in items)
         return per_row + 2
@@ -338,7 +348,8 @@ class OpenAIProvider(Provider):
         parsed = parse_answer(task, content, [i.id for i in items])
         answer = BatchAnswer(answers=dict(parsed.answers), problems=dict(parsed.problems), usage=usage)
         if task.is_label_task:
-            answer.confidences = from_completion(content, choice)
+            rated = task.rates_confidence
+            answer.confidences = from_digits(parsed.digits) if rated else from_completion(content, choice)
         return answer, content, not parsed.not_json
 
     def _usage(self, completion: Any) -> Usage:

@@ -359,6 +359,21 @@ class GoogleSheetTable(Table):
         """Highlights of rows to review and the --review-sheet worksheet (``_gsheets_review``)."""
         return SheetReview(self, sheet_name)
 
+    def add_worksheet(self, title: str) -> bool:
+        """Create the worksheet ``title``; False when it already exists (another process, such as another
+        task of the same job, created it meanwhile: the API's "already exists" answer means it is there)."""
+        body = {"requests": [{"addSheet": {"properties": {"title": title}}}]}
+        self._pace()
+        try:
+            reply = self.http.batch_update(self.spreadsheet_id, body)
+        except APIError as exc:
+            if exc.code != 400 or "already exists" not in str(exc.error.get("message", "")):
+                raise self._explain(exc) from None
+            self.sheets.append({"title": title})
+            return False
+        self.sheets.append(reply["replies"][0]["addSheet"]["properties"])
+        return True
+
     # --------------------------------------------------------------- run log
     def append_log(self, name: str, entry: Mapping[str, Any]) -> None:
         """Append one row describing a run to the worksheet ``name`` (created with a header if missing)."""
@@ -366,11 +381,7 @@ class GoogleSheetTable(Table):
         name = existing[0] if existing else name
         exists = bool(existing)
         rows: list[list[Any]] = []
-        if not exists:
-            body = {"requests": [{"addSheet": {"properties": {"title": name}}}]}
-            self._pace()
-            self._call(lambda: self.http.batch_update(self.spreadsheet_id, body))
-            self.sheets.append({"title": name})
+        if not exists and self.add_worksheet(name):  # another process creating it first writes the header
             rows.append(LOG_HEADER)
         rows.append([entry.get(k, "") for k in LOG_HEADER])
         self._pace()

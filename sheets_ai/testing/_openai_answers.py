@@ -134,3 +134,9 @@ def certainty(task: str, text: str, answer: str, *, labels: list[str] | None = N
             return 0.95
         return 0.5
     return 0.5
+
+
+def confidence_digit(sure: float) -> int:
+    """The digit 0-9 the fake "model" reports for a row when asked for its confidence in tenths (the
+    self-reported variant): its :func:`certainty` rounded down to a tenth (0.875 -> 8, 0.6 -> 6)."""
+    return max(0, min(9, int(sure * 10 + 1e-9)))

@@ -11,6 +11,11 @@ functions can only agree with it. What this module relies on is the wire format 
   inside a text are escaped (``\\\\``, ``\\n``, ``\\r``, ``\\u2028``, ``\\u2029``, ``\\x85``).
 * an earlier user message (a re-ask) starts with one line of explanation, then ``<id>: <reason>`` lines.
 * the **answer**: label tasks ``{"a":"1p2n3u"}`` (each id, then its code); text tasks ``{"1":"…","2":"…"}``.
+* the **self-reported confidence** variant of a label answer, ``{"a":"1p92n73u8"}`` (each id, its code, then
+  one digit 0-9): asked for by the answer line (``…then its code, then one digit 0-9…``) and by the schema's
+  pattern (``^([0-9]+[codes][0-9])+$``). Under a strict JSON schema the pattern decides, as constrained
+  decoding does on the real API: a model cannot write what the pattern forbids, whatever the prompt says
+  (:func:`answers_with_digits`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ _ESCAPED_RE = re.compile(r"\\(?:\\|n|r|u2028|u2029|x85)")
 _CODES_PREFIX = "Label codes:"
 _CODE_PAIR = re.compile(r'([a-z]+)=("(?:[^"\\]|\\.)*")')
 _LIMIT = re.compile(r"at most (\d+) characters")
+_DIGIT_LINE = re.compile(r"^Answer JSON: each id, then its code, then one digit 0-9", re.MULTILINE)
 
 
 @dataclass
@@ -42,6 +48,8 @@ class BatchRequest:
     question: str | None = None
     items: list[tuple[str, str]] = field(default_factory=list)
     feedback: dict[str, str] = field(default_factory=dict)
+    #: The answer line asks for a confidence digit after each code (see :func:`answers_with_digits`).
+    asks_digits: bool = False
 
     @property
     def kind(self) -> str:
@@ -104,13 +112,46 @@ def read_request(messages: Sequence[Mapping[str, Any]]) -> BatchRequest:
         question=question,
         items=items,
         feedback=feedback,
+        asks_digits=bool(codes) and _DIGIT_LINE.search(system) is not None,
     )
 
 
-def render_json(request: BatchRequest, pairs: Sequence[tuple[str, str]]) -> str:
-    """The answer in the protocol's JSON shape; duplicates and gaps pass through as given."""
+def _strict_pattern(body: Mapping[str, Any]) -> str | None:
+    """The ``pattern`` of the ``"a"`` string in a strict ``json_schema`` response format, if any."""
+    fmt = body.get("response_format")
+    spec = fmt.get("json_schema") if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema" else None
+    if not isinstance(spec, Mapping) or spec.get("strict") is not True:
+        return None
+    schema = spec.get("schema")
+    props = schema.get("properties") if isinstance(schema, Mapping) else None
+    a = props.get("a") if isinstance(props, Mapping) else None
+    pattern = a.get("pattern") if isinstance(a, Mapping) else None
+    return pattern if isinstance(pattern, str) else None
+
+
+def answers_with_digits(body: Mapping[str, Any], request: BatchRequest) -> bool:
+    """Whether this label answer carries a confidence digit after each code: under a strict schema with a
+    pattern, whether the pattern takes one (constrained decoding); otherwise what the answer line asks."""
+    if request.kind != "labels":
+        return False
+    pattern = _strict_pattern(body)
+    if pattern is None:
+        return request.asks_digits
+    code = next(iter(request.codes.values()))
+    try:
+        return re.fullmatch(pattern, f"1{code}5") is not None
+    except re.error:  # refused before this by the schema checks
+        return False
+
+
+def render_json(
+    request: BatchRequest, pairs: Sequence[tuple[str, str]], digits: Mapping[str, int] | None = None
+) -> str:
+    """The answer in the protocol's JSON shape; duplicates and gaps pass through as given. ``digits``
+    (id -> 0-9): the self-reported confidence variant, each code followed by its row's digit."""
     if request.kind == "labels":
-        body = "".join(f"{i}{request.codes.get(v, v)}" for i, v in pairs)
+        sure = digits or {}
+        body = "".join(f"{i}{request.codes.get(v, v)}{sure.get(i, '')}" for i, v in pairs)
         return json.dumps({"a": body}, separators=(",", ":"))
     inner = ",".join(f"{json.dumps(i)}:{json.dumps(v, ensure_ascii=False)}" for i, v in pairs)
     return "{" + inner + "}"

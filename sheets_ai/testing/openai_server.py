@@ -33,6 +33,11 @@ Models (:mod:`sheets_ai.testing._openai_models`): each known model id takes the 
 on the real API (else 400 with ``param`` and ``code``); reasoning models spend reasoning tokens
 (``reasoning_tokens`` per request, or an amount for the effort), counted in ``completion_tokens`` and against
 ``max_completion_tokens``. ``extra_models={"gpt-5.9": "o3"}`` serves a new name with a known model's rules.
+
+Confidence: ``logprobs`` shaped as the real API's (:mod:`._openai_logprobs`); for the self-reported variant
+of a label request (a digit 0-9 after each code, asked by the answer line and the strict schema's pattern,
+the pattern deciding as constrained decoding would) each code is followed by the row's certainty in tenths
+(:func:`._openai_answers.confidence_digit`).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from ._openai_answers import (
     INVALID_MARK,
     REFUSE_MARK,
     certainty,
+    confidence_digit,
     expected_answer,
     overlong,
     with_control_chars,
@@ -61,7 +67,7 @@ from ._openai_limits import HEADER_MODES, ServerLimits, completion_cap
 from ._openai_logprobs import logprobs_field
 from ._openai_models import RULES, Rules, check_request, fit_in_cap, reasoning_spend
 from ._openai_models import known_models as known_model_ids
-from ._openai_protocol import BatchRequest, read_request, render_json
+from ._openai_protocol import BatchRequest, answers_with_digits, read_request, render_json
 from ._openai_schema import response_format_problem
 from ._openai_standins import compat_modes, dress, refusal
 from ._openai_wire import Reply, error, mask_key
@@ -264,7 +270,7 @@ class FakeOpenAI:
             return refused
         request = read_request(messages)
         record["rows"] = request.items
-        content, finish, refused_text = self._content(request, fault)
+        content, finish, refused_text = self._content(request, fault, answers_with_digits(body, request))
         prompt = tokens.prompt_tokens(messages, body.get("response_format"))
         completion = tokens.count(content or refused_text or "")
         reasoning = reasoning_spend(rules, body, self.reasoning_tokens) if rules is not None else 0
@@ -344,7 +350,19 @@ class FakeOpenAI:
         codes = list(request.codes.values())
         return logprobs_field(body, content, refused, codes=codes, certainty=sure)
 
-    def _content(self, request: BatchRequest, fault: str) -> tuple[str | None, str, str | None]:
+    @staticmethod
+    def _digits(request: BatchRequest) -> dict[str, int]:
+        """id -> the confidence digit the fake "model" reports: its certainty in tenths, rounded down."""
+        return {
+            i: confidence_digit(
+                certainty(request.task, text, expected_answer(request.task, text, labels=request.labels))
+            )
+            for i, text in request.items
+        }
+
+    def _content(
+        self, request: BatchRequest, fault: str, rated: bool = False
+    ) -> tuple[str | None, str, str | None]:
         if fault == "refusal" or any(REFUSE_MARK in text for _, text in request.items):
             return None, "stop", "I'm sorry, I can't help with that request."
         pairs = [
@@ -376,7 +394,8 @@ class FakeOpenAI:
                 )
         if fault == "control" and request.kind == "text":
             pairs = [(i, with_control_chars(v)) for i, v in pairs]
-        content = dress(self.compat, render_json(request, pairs), pairs)
+        digits = self._digits(request) if rated else None  # the self-reported confidence variant
+        content = dress(self.compat, render_json(request, pairs, digits), pairs)
         if fault == "malformed":
             return content[: max(1, len(content) // 2)] + "<<garbled", "stop", None
         if fault == "length":
