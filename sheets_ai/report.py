@@ -67,6 +67,8 @@ class RunReport:
     #: Dry runs (openai): tokens of the stable system prefix, and the most prompt caching could save.
     system_prompt_tokens: int | None = None
     estimated_cache_savings_usd: float | None = None
+    #: Dry runs with --monthly-budget: the month so far (sheets_ai.monthly.MonthlyBudget.status).
+    month: dict[str, Any] | None = None
     seconds: float = 0.0
     batches: int = 0
     failures: list[Failure] = field(default_factory=list)
@@ -159,6 +161,16 @@ class RunReport:
             )
         if self.dry_run:
             details.append(f"{self.batches} batches")
+        if self.month is not None:
+            m = self.month
+            claimed = f", ${m['claimed_usd']:.4f} claimed by runs in progress" if m["claimed_usd"] else ""
+            verdict = (
+                "" if "fits" not in m else "; this run fits" if m["fits"] else "; this run would not start"
+            )
+            details.append(
+                f"this month ({m['month']}, UTC): ${m['spent_usd']:.4f} spent{claimed}, ${m['left_usd']:.4f} left "
+                f"of --monthly-budget ${m['budget_usd']:.4f} (resets {m['resets']}){verdict}"
+            )
         if self.confidence and self.confidence.get("rows") and not self.dry_run:
             c = self.confidence
             details.append(f"confidence mean {c['mean']:.2f}, {_below(c, 0.8)} rows below 0.8")
