@@ -380,6 +380,9 @@ def run_command(**params: Any) -> None:
     metavar="USD",
     help="Also show this month's spend (UTC) and what is left of USD.",
 )
+@click.option(
+    "--log-sheet", help="Google Sheets, with --monthly-budget: the worksheet that keeps the ledger."
+)
 def estimate_command(**params: Any) -> None:
     """Show rows, requests, tokens and cost before anything is spent (same options as run).
 

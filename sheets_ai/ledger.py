@@ -177,14 +177,18 @@ class FileLedger:
 class SheetLedger:
     """The run-log worksheet of a Google Sheet; ``table`` is the GoogleSheetTable the run writes to."""
 
-    def __init__(self, table: Any, name: str) -> None:
-        self.table, self.name = table, name
+    def __init__(self, table: Any, name: str, about: Mapping[str, Any] | None = None) -> None:
+        self.table, self.name, self.about = (
+            table,
+            name,
+            dict(about or {}),
+        )  # about: the claim rows' task, model
         self.where = f"worksheet {name!r}"
 
     def append(self, entry: Entry, log_row: Mapping[str, Any] | None = None) -> None:
         row: dict[str, Any] = dict(log_row or {})
         if log_row is None:  # a claim or renewal: a run-log row that says so
-            row.update(time=stamp(now()), status=entry.kind, where=socket.gethostname())
+            row.update(self.about, time=stamp(now()), status=entry.kind, where=socket.gethostname())
         row.update(run=entry.run, month=entry.month)
         if entry.kind == COST:  # with requests abandoned in flight counted at their worst case
             row["cost_usd"] = round(entry.usd, 6)

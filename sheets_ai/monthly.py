@@ -80,12 +80,12 @@ class MonthlyBudget:
         """The run's monthly budget; None without one, or with the free offline analyzer."""
         if config.monthly_budget is None or not provider.cacheable:  # not cacheable: free and offline
             return None
+        model = f"{provider.name}:{provider.model}"
         if hasattr(table, "log_rows"):  # Google Sheets: the run-log worksheet
-            return cls(config.monthly_budget, SheetLedger(table, config.log_sheet or LEDGER_SHEET))
+            about = {"task": config.task, "model": model}
+            return cls(config.monthly_budget, SheetLedger(table, config.log_sheet or LEDGER_SHEET, about))
         folder = Path(config.cache_dir) if config.cache_dir else default_cache_dir()
-        return cls(
-            config.monthly_budget, FileLedger(folder, f"{config.task} {provider.name}:{provider.model}")
-        )
+        return cls(config.monthly_budget, FileLedger(folder, f"{config.task} {model}"))
 
     # ------------------------------------------------------------------ before the run
     def status(self, estimate: float | None = None) -> dict[str, Any]:
