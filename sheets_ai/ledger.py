@@ -20,6 +20,7 @@ No entry holds a secret: amounts, times, a random run id, the task and model, th
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import socket
@@ -191,14 +192,19 @@ class SheetLedger:
             row.update(self.about, time=stamp(now()), status=entry.kind, where=socket.gethostname())
         row.update(run=entry.run, month=entry.month)
         if entry.kind == COST:  # with requests abandoned in flight counted at their worst case
-            row["cost_usd"] = round(entry.usd, 6)
+            row["cost_usd"] = _up(entry.usd)
         else:
-            row.update(claim_usd=round(entry.usd, 6), claim_until=stamp(entry.until or now()))
+            row.update(claim_usd=_up(entry.usd), claim_until=stamp(entry.until or now()))
         self.table.append_log(self.name, row)
 
     def entries(self) -> list[Entry]:
         parsed = (_entry_of(cell, number) for number, cell in self.table.log_rows(self.name))
         return [e for e in parsed if e is not None]
+
+
+def _up(usd: float) -> float:
+    """Six decimals, rounded up: what other runs read is never less than what was claimed or spent."""
+    return math.ceil(round(usd * 1e6, 3)) / 1e6
 
 
 def _entry_of(cell: Mapping[str, Any], position: int) -> Entry | None:

@@ -312,3 +312,76 @@ def test_a_crashed_runs_claim_expires(tmp_path: Path, monkeypatch: pytest.Monkey
         monkeypatch.setenv(NOW, "2026-12-10T14:01:00")  # two hours on, the claim has lapsed
         month = _estimate(path, fake, "--monthly-budget", "1", "--cache-dir", str(cache))["month"]
         assert month["claimed_usd"] == 0 and month["left_usd"] == 1
+
+
+def test_rows_of_an_older_run_log_count_and_its_header_gets_the_ledger_columns(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old_header = ["time", "task", "model", "processed", "failed", "skipped", "changed", "prompt_tokens"]
+    old_header += ["completion_tokens", "cost_usd", "seconds", "status", "where"]
+    old = [
+        [
+            "2026-11-30 23:59:00 UTC",
+            "sentiment",
+            "openai:gpt-4.1-mini",
+            10,
+            0,
+            0,
+            0,
+            1,
+            1,
+            0.9,
+            1,
+            "ok",
+            "pc",
+        ],
+        [
+            "2026-12-02 10:00:00 UTC",
+            "sentiment",
+            "openai:gpt-4.1-mini",
+            10,
+            0,
+            0,
+            0,
+            1,
+            1,
+            0.25,
+            1,
+            "ok",
+            "pc",
+        ],
+        [
+            "2026-12-03 10:00:00 UTC",
+            "summarize",
+            "openai:gpt-4.1-mini",
+            10,
+            0,
+            0,
+            0,
+            1,
+            1,
+            0.5,
+            1,
+            "ok",
+            "pc",
+        ],
+    ]
+    sid = emu.add_spreadsheet(
+        "Book", {"Reviews": [["Review"], *([t] for t in _reviews(10))], "Runs": [old_header, *old]}
+    )
+    monkeypatch.setenv(NOW, "2026-12-15T09:00:00")
+    args = ("--monthly-budget", "1", "--log-sheet", "Runs")
+    month = _estimate(_sheet_url(sid), fake_openai, *args)["month"]
+    assert month["spent_usd"] == 0.75 and month["left_usd"] == 0.25  # November's $0.90 is not counted
+    code, report, _ = _run(_sheet_url(sid), fake_openai, *args)
+    assert code == 0 and report["rows_processed"] == 10
+    log = emu.values(sid, "Runs")
+    assert log[0] == [*old_header, "run", "month", "claim_usd", "claim_until"]
+    assert [r[11] for r in log[4:]] == ["claim", "ok"] and log[5][14] == "2026-12"
+
+
+def test_a_negative_monthly_budget_is_a_usage_error(tmp_path: Path) -> None:
+    path = _book(tmp_path / "r.xlsx", 3)
+    result = invoke("run", path, *ARGS, "--monthly-budget", "-1")
+    assert result.exit_code == 2
+    assert "monthly-budget" in result.stderr and "greater than or equal to 0" in result.stderr
