@@ -385,3 +385,15 @@ def test_a_negative_monthly_budget_is_a_usage_error(tmp_path: Path) -> None:
     result = invoke("run", path, *ARGS, "--monthly-budget", "-1")
     assert result.exit_code == 2
     assert "monthly-budget" in result.stderr and "greater than or equal to 0" in result.stderr
+
+
+def test_a_model_without_a_price_is_refused_on_openai_rather_than_counted_as_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _book(tmp_path / "r.xlsx", 3)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    result = invoke(
+        "run", path, *ARGS, "--provider", "openai", "--model", "gpt-9-mystery", "--monthly-budget", "5"
+    )
+    assert result.exit_code == 2
+    assert "--monthly-budget needs a price for model 'gpt-9-mystery'" in result.stderr

@@ -129,9 +129,11 @@ class OpenAIProvider(Provider):
                 pricing.source_line(),
                 ", ".join(pricing.known_models()),
             )
-            if self.config.max_cost is not None and self.base_url == DEFAULT_BASE_URL:
+            capped = "--max-cost" if self.config.max_cost is not None else None
+            capped = capped or ("--monthly-budget" if self.config.monthly_budget is not None else None)
+            if capped and self.base_url == DEFAULT_BASE_URL:
                 raise ProviderError(
-                    f"--max-cost needs a price for model {self.model!r}, which is not in the price table. "
+                    f"{capped} needs a price for model {self.model!r}, which is not in the price table. "
                     f"Known models: {', '.join(pricing.known_models())}."
                 )
         if is_plain_http_remote(self.base_url):
