@@ -280,7 +280,9 @@ def test_cloud_run_tasks_share_the_ledger_worksheet_and_never_pass_the_budget(
         assert refused["error"].startswith("monthly budget:") and refused["requests"] == 0
     # No --log-sheet: the ledger is its own worksheet, one claim and one cost row per task that claimed.
     ledger = emu.values(sid, "sheets-ai ledger")
-    rows = [dict(zip(ledger[0], r, strict=False)) for r in ledger[1:]]
+    # The header is where the task that created the worksheet put it (the other's row may come first).
+    header = next(r for r in ledger if r[:1] == ["time"])
+    rows = [dict(zip(header, r, strict=False)) for r in ledger if r is not header]
     claims = [r for r in rows if r["status"] == "claim"]
     costs = [r for r in rows if r["status"] != "claim"]
     # A task that claimed and then found the other's claim ahead of its own yields: its cost row says $0.
@@ -397,3 +399,34 @@ def test_a_model_without_a_price_is_refused_on_openai_rather_than_counted_as_fre
     )
     assert result.exit_code == 2
     assert "--monthly-budget needs a price for model 'gpt-9-mystery'" in result.stderr
+
+
+def test_a_long_run_renews_its_claim_which_lapses_two_hours_after_the_last_renewal(
+    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sheets_ai.config import build_config
+    from sheets_ai.monthly import MonthlyBudget
+    from sheets_ai.planning import PlannedRow
+    from sheets_ai.providers import get_provider
+    from sheets_ai.tasks import build_task
+
+    options = {"provider": "openai", "base_url": fake_openai.url, "monthly_budget": 1, "cache_dir": tmp_path}
+    config = build_config(options)
+    provider, task = get_provider(config), build_task(config)
+    rows = [PlannedRow(i, t, t) for i, t in enumerate(_reviews(10), start=2)]
+    monkeypatch.setenv(NOW, "2026-12-10T12:00:00")
+    run = MonthlyBudget.for_run(config, provider, None)
+    other = MonthlyBudget.for_run(config, provider, None)  # what any other run reads
+    assert run is not None and other is not None
+    run.claim(task, provider, [rows], None)
+    assert other.status()["claimed_usd"] == pytest.approx(run.share, abs=1e-6)
+    monkeypatch.setenv(NOW, "2026-12-10T12:20:00")
+    run.keep()  # not due yet
+    monkeypatch.setenv(NOW, "2026-12-10T13:30:00")
+    run.keep()  # due: the claim now lasts until 15:30
+    monkeypatch.setenv(NOW, "2026-12-10T15:00:00")  # past the first claim's 14:00
+    assert other.status()["claimed_usd"] == pytest.approx(run.share, abs=1e-6)
+    monkeypatch.setenv(NOW, "2026-12-10T15:31:00")
+    assert other.status()["claimed_usd"] == 0
+    with sqlite3.connect(tmp_path / "ledger.sqlite3") as db:
+        assert [k for (k,) in db.execute("SELECT kind FROM ledger ORDER BY id")] == ["claim", "renew"]
