@@ -280,9 +280,9 @@ def test_cloud_run_tasks_share_the_ledger_worksheet_and_never_pass_the_budget(
         assert refused["error"].startswith("monthly budget:") and refused["requests"] == 0
     # No --log-sheet: the ledger is its own worksheet, one claim and one cost row per task that claimed.
     ledger = emu.values(sid, "sheets-ai ledger")
-    # The header is where the task that created the worksheet put it (the other's row may come first).
-    header = next(r for r in ledger if r[:1] == ["time"])
-    rows = [dict(zip(header, r, strict=False)) for r in ledger if r is not header]
+    # Created with its header in one request: the other task's row cannot land above it.
+    header, rows = ledger[0], [dict(zip(ledger[0], r, strict=False)) for r in ledger[1:]]
+    assert header[0] == "time" and all(r["time"] != "time" for r in rows)
     claims = [r for r in rows if r["status"] == "claim"]
     costs = [r for r in rows if r["status"] != "claim"]
     # A task that claimed and then found the other's claim ahead of its own yields: its cost row says $0.

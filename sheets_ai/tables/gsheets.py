@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import socket
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -364,9 +365,8 @@ class GoogleSheetTable(Table):
     # --------------------------------------------------------------- run log
     def append_log(self, name: str, entry: Mapping[str, Any]) -> None:
         """Append one row describing a run to the worksheet ``name`` (created with a header if missing)."""
-        name, created = self._log_sheet(name)
-        rows: list[list[Any]] = [LOG_HEADER] if created else []
-        rows.append([entry.get(k, "") for k in LOG_HEADER])
+        name = self._log_sheet(name)
+        rows: list[list[Any]] = [[entry.get(k, "") for k in LOG_HEADER]]
         self._pace()
         self._call(
             lambda: self.http.values_append(
@@ -377,12 +377,23 @@ class GoogleSheetTable(Table):
             )
         )
 
-    def _log_sheet(self, name: str) -> tuple[str, bool]:
-        """The log worksheet's title, and whether this call created it (a run beside us may have meanwhile)."""
+    def _log_sheet(self, name: str) -> str:
+        """The log worksheet's title; a missing one is created with its header row in one atomic request, so
+        a row another run (a Cloud Run task) appends at the same moment lands below the header."""
         existing = [p["title"] for p in self.sheets if p["title"].casefold() == name.casefold()]
         if existing:
-            return existing[0], False
-        body = {"requests": [{"addSheet": {"properties": {"title": name}}}]}
+            return str(existing[0])
+        taken = {p.get("sheetId") for p in self.sheets}
+        sheet_id = secrets.randbelow(2**31 - 2) + 1
+        while sheet_id in taken:
+            sheet_id = secrets.randbelow(2**31 - 2) + 1
+        header = {"values": [{"userEnteredValue": {"stringValue": h}} for h in LOG_HEADER]}
+        body = {
+            "requests": [
+                {"addSheet": {"properties": {"title": name, "sheetId": sheet_id}}},
+                {"appendCells": {"sheetId": sheet_id, "rows": [header], "fields": "userEnteredValue"}},
+            ]
+        }
         self._pace()
         try:
             self.http.batch_update(self.spreadsheet_id, body)
@@ -390,9 +401,9 @@ class GoogleSheetTable(Table):
             if exc.code != 400 or "already exists" not in str(exc.error.get("message", "")):
                 raise self._explain(exc) from None
             self.sheets.append({"title": name})  # another run (a Cloud Run task) created it first
-            return name, False
-        self.sheets.append({"title": name})
-        return name, True
+            return name
+        self.sheets.append({"title": name, "sheetId": sheet_id})
+        return name
 
     def log_rows(self, name: str) -> list[tuple[int, dict[str, Any]]]:
         """The log worksheet's rows as (row number, LOG_HEADER name -> value), header rows left out; read by
