@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import RunConfig
-from .monthly import MonthlyBudget
+from .monthly import MonthlyBudget, Need
 from .planning import PlannedRow
 from .providers.base import Provider, Usage
 from .tasks import Task
@@ -48,10 +48,16 @@ class Budget:
             self.cap = month.claim(task, provider, batches, self.cap)
 
     @staticmethod
-    def show_month(config: RunConfig, provider: Provider, table: Any, report: Any) -> None:
-        """sheets-ai estimate: the month's spend and what is left, when a monthly budget is set."""
-        if (month := MonthlyBudget.for_run(config, provider, table)) is not None:
-            report.month = month.status(report.estimated_cost_usd)
+    def show_month(
+        config: RunConfig, provider: Provider, table: Any, task: Task, batches: Sequence[Sequence[PlannedRow]]
+    ) -> dict[str, Any] | None:
+        """sheets-ai estimate: the month's spend, what is left and whether the run would start, when a monthly
+        budget is set."""
+        if (month := MonthlyBudget.for_run(config, provider, table)) is None:
+            return None
+        try:
+            return month.status(Need.of(task, provider, batches))
+        finally:
             month.close()
 
     def settle_month(self, report: Any, status: str) -> bool:

@@ -23,6 +23,7 @@ import logging
 import secrets
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,32 @@ class MonthlyBudgetError(BudgetExceededError):
     """A run would take the month's spend past --monthly-budget: it stopped before sending anything."""
 
 
+def _usd(amount: float) -> str:
+    """$1.2346, or six decimals below a cent, so that small amounts that differ do not print alike."""
+    return f"${amount:.4f}" if abs(amount) >= 0.01 else f"${amount:.6f}"
+
+
 def _resets(moment: dt.datetime) -> str:
     return next_month(moment).strftime("%Y-%m-%d 00:00 UTC")
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a run's planned requests cost: expected, at worst, and the first request at worst."""
+
+    estimate: float
+    worst: float
+    first: float
+
+    @classmethod
+    def of(cls, task: Task, provider: Provider, batches: Sequence[Sequence[PlannedRow]]) -> Need:
+        worst = [provider.worst_case(task, items_for(b)).cost_usd for b in batches]
+        estimate = sum(provider.estimate(task, items_for(b)).cost_usd for b in batches)
+        return cls(estimate, sum(worst), worst[0] if worst else 0.0)
+
+    def fits(self, left: float) -> bool:
+        """The run starts only if its estimate fits, and its first request can be sent at all."""
+        return self.estimate <= left and self.first <= left
 
 
 class MonthlyBudget:
@@ -88,8 +113,8 @@ class MonthlyBudget:
         return cls(config.monthly_budget, FileLedger(folder, f"{config.task} {model}"))
 
     # ------------------------------------------------------------------ before the run
-    def status(self, estimate: float | None = None) -> dict[str, Any]:
-        """The month so far, for ``sheets-ai estimate`` and the report."""
+    def status(self, need: Need | None = None) -> dict[str, Any]:
+        """The month so far, for ``sheets-ai estimate``; with ``need``, whether the run would start."""
         so_far = tally(self.ledger.entries(), self.month, now())
         left = max(0.0, self.limit - so_far.spent - so_far.claimed)
         status: dict[str, Any] = {
@@ -101,21 +126,22 @@ class MonthlyBudget:
             "resets": _resets(self.started),
             "ledger": self.ledger.where,
         }
-        if estimate is not None:
-            status["fits"] = estimate <= left
+        if need is not None:
+            status["fits"] = need.fits(left)
         return status
 
     def claim(
         self, task: Task, provider: Provider, batches: Sequence[Sequence[PlannedRow]], max_cost: float | None
     ) -> float | None:
         """Claim this run's share before anything is sent and return the run's cap (min with ``max_cost``).
-        Raises MonthlyBudgetError, before sending anything, when the estimate does not fit."""
-        estimate = sum(provider.estimate(task, items_for(b)).cost_usd for b in batches)
-        worst = sum(provider.worst_case(task, items_for(b)).cost_usd for b in batches)
+        Raises MonthlyBudgetError, before sending anything, when the estimate (or the first request's worst
+        case) does not fit."""
+        need = Need.of(task, provider, batches)
+        worst = need.worst
         so_far = tally(self.ledger.entries(), self.month, now())
         left = self.limit - so_far.spent - so_far.claimed
-        if estimate > left:
-            raise MonthlyBudgetError(self._refusal(so_far, estimate))
+        if not need.fits(left):
+            raise MonthlyBudgetError(self._refusal(so_far, need))
         amount = min(left, SHARE * worst, max_cost if max_cost is not None else left)
         until = now() + CLAIM_LASTS
         self.share = amount
@@ -130,20 +156,24 @@ class MonthlyBudget:
         self.before = tally(entries, self.month, now(), run=self.run, before=mine[0])
         room = self.limit - self.before.spent - self.before.claimed
         cap = min(amount, room)
-        if estimate > cap:
-            raise MonthlyBudgetError(self._refusal(self.before, estimate))
+        if not need.fits(cap):
+            raise MonthlyBudgetError(self._refusal(self.before, need))
         if max_cost is None or cap < max_cost:
             self.binding = "share" if SHARE * worst < min(left, room) else "month"
         return cap if max_cost is None else min(cap, max_cost)
 
-    def _refusal(self, so_far: Tally, estimate: float) -> str:
+    def _refusal(self, so_far: Tally, need: Need) -> str:
         left = max(0.0, self.limit - so_far.spent - so_far.claimed)
-        claimed = f" and ${so_far.claimed:.4f} claimed by runs in progress" if so_far.claimed else ""
+        claimed = f" and {_usd(so_far.claimed)} claimed by runs in progress" if so_far.claimed else ""
+        what = (
+            f"this run's estimate {_usd(need.estimate)} does not fit"
+            if need.estimate > left
+            else f"this run's first request could cost up to {_usd(need.first)} (its worst case), more than"
+        )
         return (
-            f"monthly budget: ${so_far.spent:.4f} spent this month ({self.month}, UTC){claimed} of "
-            f"--monthly-budget ${self.limit:.4f}; this run's estimate ${estimate:.4f} does not fit the "
-            f"${left:.4f} left, so nothing was sent. The budget resets on {_resets(self.started)}; raise "
-            "--monthly-budget to run now."
+            f"monthly budget: {_usd(so_far.spent)} spent this month ({self.month}, UTC){claimed} of "
+            f"--monthly-budget {_usd(self.limit)}; {what} the {_usd(left)} left, so nothing was sent. The "
+            f"budget resets on {_resets(self.started)}; raise --monthly-budget to run now."
         )
 
     # ------------------------------------------------------------------ during the run
@@ -159,14 +189,14 @@ class MonthlyBudget:
     def stop_message(self, rows_left: int, spent: float) -> str:
         if self.binding == "share":
             return (
-                f"budget: this run used its share of the monthly budget (${self.share or 0:.4f}, twice the worst "
+                f"budget: this run used its share of the monthly budget ({_usd(self.share or 0)}, twice the worst "
                 f"case of its planned requests; re-asks took the rest); {rows_left} rows not sent. Run the "
                 "same command again to continue."
             )
         ahead = self.before.spent + self.before.claimed
         return (
             f"monthly budget: the next request could take this month's spend past --monthly-budget "
-            f"${self.limit:.4f} (${ahead:.4f} spent or claimed this month before this run, ${spent:.4f} by this "
+            f"{_usd(self.limit)} ({_usd(ahead)} spent or claimed this month before this run, {_usd(spent)} by this "
             f"run, each request counted at its worst case before it is sent); {rows_left} rows not sent. The "
             f"budget resets on {_resets(self.started)}; raise --monthly-budget or run again then."
         )

@@ -178,7 +178,7 @@ class _Run:
             unsent = [p for p in every_row if p.row not in self.results]
             without = self._pack(unsent) if groups.deduplicated else None  # each duplicate sent too
             dry_run(report, self.task, provider, batches, planned, without_dedup=without)
-            self.budget.show_month(config, provider, table, report)  # with --monthly-budget: the month so far
+            report.month = self.budget.show_month(config, provider, table, self.task, batches)
             return
         try:
             self._process(table, provider, batches)

@@ -161,16 +161,6 @@ class RunReport:
             )
         if self.dry_run:
             details.append(f"{self.batches} batches")
-        if self.month is not None:
-            m = self.month
-            claimed = f", ${m['claimed_usd']:.4f} claimed by runs in progress" if m["claimed_usd"] else ""
-            verdict = (
-                "" if "fits" not in m else "; this run fits" if m["fits"] else "; this run would not start"
-            )
-            details.append(
-                f"this month ({m['month']}, UTC): ${m['spent_usd']:.4f} spent{claimed}, ${m['left_usd']:.4f} left "
-                f"of --monthly-budget ${m['budget_usd']:.4f} (resets {m['resets']}){verdict}"
-            )
         if self.confidence and self.confidence.get("rows") and not self.dry_run:
             c = self.confidence
             details.append(f"confidence mean {c['mean']:.2f}, {_below(c, 0.8)} rows below 0.8")
@@ -179,6 +169,20 @@ class RunReport:
                 details.append(f"{c['rows_review']} rows for review{where}")
         if details:
             lines.append("  " + "; ".join(details))
+        if self.month is not None:
+            m = self.month
+
+            def usd(amount: float) -> str:  # six decimals below a cent, as sheets_ai.monthly prints them
+                return f"${amount:.4f}" if abs(amount) >= 0.01 else f"${amount:.6f}"
+
+            claimed = f", {usd(m['claimed_usd'])} claimed by runs in progress" if m["claimed_usd"] else ""
+            verdict = (
+                "" if "fits" not in m else "; this run fits" if m["fits"] else "; this run would not start"
+            )
+            lines.append(
+                f"  this month ({m['month']}, UTC): {usd(m['spent_usd'])} spent{claimed}, {usd(m['left_usd'])} "
+                f"left of --monthly-budget {usd(m['budget_usd'])} (resets {m['resets']}){verdict}"
+            )
         for failure in self.failures[:10]:
             lines.append(f"  row {failure.row}: {failure.reason}")
         if len(self.failures) > 10:

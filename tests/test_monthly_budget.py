@@ -85,7 +85,9 @@ def test_spend_accumulates_across_runs_and_a_run_that_would_pass_it_does_not_sta
     assert result.exit_code == 1
     lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("sheets-ai: ")]
     assert len(lines) == 1 and lines[0].startswith("Error: monthly budget: $")
-    assert f"of --monthly-budget ${budget:.4f}" in lines[0] and "nothing was sent" in lines[0]
+    assert (
+        f"of --monthly-budget ${budget:.6f}" in lines[0] and "nothing was sent" in lines[0]
+    )  # < 1 cent: 6 places
     assert "resets on" in lines[0] and "00:00 UTC" in lines[0]
     assert len(fake_openai.requests) == sent_before  # nothing sent
     assert column_values(third, "B") == [None] * 30
@@ -110,11 +112,13 @@ def test_the_reservation_stops_a_run_mid_way_and_keeps_every_finished_row(
     assert len(written) == report["rows_processed"]
     assert served(fake_openai) <= budget
 
-    # The month is spent: a rerun sends nothing (its estimate may fit the crumbs left, no worst case does).
+    # The month is spent: a rerun does not start. Its estimate may fit the crumbs left; its first request's
+    # worst case does not, and the line says so.
     sent = len(fake_openai.requests)
     result = invoke("run", path, *ARGS, *openai_args(fake_openai), "--monthly-budget", f"{budget:.8f}")
     assert result.exit_code == 1 and len(fake_openai.requests) == sent
-    assert "monthly budget:" in result.stdout + result.stderr
+    error = [line for line in result.stderr.splitlines() if not line.startswith("sheets-ai: ")]
+    assert len(error) == 1 and error[0].startswith("Error: monthly budget:") and "first request" in error[0]
 
 
 def test_the_budget_starts_afresh_on_the_first_of_the_month_utc(
