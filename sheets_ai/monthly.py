@@ -137,30 +137,29 @@ class MonthlyBudget:
         Raises MonthlyBudgetError, before sending anything, when the estimate (or the first request's worst
         case) does not fit."""
         need = Need.of(task, provider, batches)
-        worst = need.worst
         so_far = tally(self.ledger.entries(), self.month, now())
         left = self.limit - so_far.spent - so_far.claimed
         if not need.fits(left):
             raise MonthlyBudgetError(self._refusal(so_far, need))
-        amount = min(left, SHARE * worst, max_cost if max_cost is not None else left)
+        share = min(left, SHARE * need.worst)  # the month's part; --max-cost may allow less still
+        amount = share if max_cost is None else min(share, max_cost)
         until = now() + CLAIM_LASTS
         self.share = amount
         self.ledger.append(Entry(CLAIM, self.run, self.month, amount, until))
         entries = self.ledger.entries()
         mine = [e.position for e in entries if e.kind == CLAIM and e.run == self.run]
-        if not mine:  # our row is not where the store said (a clobbered append): do not trust the claim
+        if not mine:  # the append was lost or overwritten: do not trust a claim nobody else can see
             raise MonthlyBudgetError(
                 f"monthly budget: the claim this run appended to {self.ledger.where} is not there; "
                 "nothing was sent. Run the same command again."
             )
         self.before = tally(entries, self.month, now(), run=self.run, before=mine[0])
         room = self.limit - self.before.spent - self.before.claimed
-        cap = min(amount, room)
-        if not need.fits(cap):
+        if not need.fits(room):  # another run claimed first
             raise MonthlyBudgetError(self._refusal(self.before, need))
-        if max_cost is None or cap < max_cost:
-            self.binding = "share" if SHARE * worst < min(left, room) else "month"
-        return cap if max_cost is None else min(cap, max_cost)
+        if max_cost is None or min(share, room) < max_cost:
+            self.binding = "share" if SHARE * need.worst < min(left, room) else "month"
+        return min(amount, room)
 
     def _refusal(self, so_far: Tally, need: Need) -> str:
         left = max(0.0, self.limit - so_far.spent - so_far.claimed)

@@ -434,3 +434,14 @@ def test_a_long_run_renews_its_claim_which_lapses_two_hours_after_the_last_renew
     assert other.status()["claimed_usd"] == 0
     with sqlite3.connect(tmp_path / "ledger.sqlite3") as db:
         assert [k for (k,) in db.execute("SELECT kind FROM ledger ORDER BY id")] == ["claim", "renew"]
+
+
+def test_a_max_cost_below_the_estimate_stops_the_run_as_max_cost_does_not_as_the_month(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    path = _book(tmp_path / "r.xlsx", 60)
+    estimate = _estimate(path, fake_openai)["estimated_cost_usd"]
+    cap = f"{estimate / 2:.8f}"
+    code, report, _ = _run(path, fake_openai, "--monthly-budget", "5", "--max-cost", cap)
+    assert code == 1 and report["stopped"].startswith("budget:") and "--max-cost" in report["stopped"]
+    assert 0 < report["rows_processed"] < 60 and served(fake_openai) <= float(cap)
