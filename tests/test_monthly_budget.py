@@ -445,3 +445,26 @@ def test_a_max_cost_below_the_estimate_stops_the_run_as_max_cost_does_not_as_the
     code, report, _ = _run(path, fake_openai, "--monthly-budget", "5", "--max-cost", cap)
     assert code == 1 and report["stopped"].startswith("budget:") and "--max-cost" in report["stopped"]
     assert 0 < report["rows_processed"] < 60 and served(fake_openai) <= float(cap)
+
+
+def test_on_google_sheets_the_budget_costs_two_reads_and_one_append_per_run(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI
+) -> None:
+    from sheets_ai.tables.gsheets import LOG_HEADER
+
+    sid = emu.add_spreadsheet(
+        "Book", {"Reviews": [["Review"], *([t] for t in _reviews(40))], "Log": [LOG_HEADER]}
+    )
+    counts = []
+    for first, budget in ((2, ()), (22, ("--monthly-budget", "5"))):
+        emu.reset_counts()
+        code, _, _ = _run(
+            _sheet_url(sid), fake_openai, "--rows", f"{first}:{first + 19}", "--log-sheet", "Log", *budget
+        )
+        assert code == 0
+        counts.append(sorted(r.method_id.rsplit(".", 1)[-1] for r in emu.requests))
+    plain, budgeted = counts
+    extra = list(budgeted)
+    for method in plain:
+        extra.remove(method)
+    assert sorted(extra) == ["append", "get", "get"]  # read the month, append the claim, read it back
