@@ -179,11 +179,8 @@ class SheetLedger:
     """The run-log worksheet of a Google Sheet; ``table`` is the GoogleSheetTable the run writes to."""
 
     def __init__(self, table: Any, name: str, about: Mapping[str, Any] | None = None) -> None:
-        self.table, self.name, self.about = (
-            table,
-            name,
-            dict(about or {}),
-        )  # about: the claim rows' task, model
+        self.table, self.name = table, name
+        self.about = dict(about or {})  # what claim rows say about the run: its task and model
         self.where = f"worksheet {name!r}"
 
     def append(self, entry: Entry, log_row: Mapping[str, Any] | None = None) -> None:
