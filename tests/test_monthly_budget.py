@@ -468,3 +468,15 @@ def test_on_google_sheets_the_budget_costs_two_reads_and_one_append_per_run(
     for method in plain:
         extra.remove(method)
     assert sorted(extra) == ["append", "get", "get"]  # read the month, append the claim, read it back
+
+
+@pytest.mark.parametrize("code", ["project_spend_limit_exceeded", "organization_spend_limit_exceeded"])
+def test_openais_own_hard_spend_limit_stops_at_once_instead_of_being_retried(
+    tmp_path: Path, fake_openai: FakeOpenAI, code: str
+) -> None:
+    path = _book(tmp_path / "r.xlsx", 30)
+    fake_openai.script("ok", code)
+    result = invoke("run", path, *ARGS, *openai_args(fake_openai), "--monthly-budget", "5")
+    assert len(fake_openai.requests) == 2  # no retry: the limit does not lift in 5 minutes
+    assert result.exit_code != 0 and f"hard spend limit set in its settings (429 {code})" in result.stderr
+    assert len([v for v in column_values(path, "B") if v is not None]) == 10  # the first answer was written
