@@ -6,13 +6,22 @@ reasoning), at the model's prices. A request whose reservation does not fit besi
 is reserved for the requests in flight is not sent. When the answer arrives its reservation is released and
 its real cost charged; a server that reports no usage is charged the whole reservation, so the cap still
 holds (and the report says the cost is an upper bound).
+
+With --monthly-budget (sheets_ai.monthly) the run first claims its share of what is left this month; the cap
+becomes the smaller of --max-cost and that share, and the run's cost replaces the claim when it ends.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from .providers.base import Usage
+from .config import RunConfig
+from .monthly import MonthlyBudget, Need
+from .planning import PlannedRow
+from .providers.base import Provider, Usage
+from .tasks import Task
 
 
 @dataclass
@@ -21,9 +30,58 @@ class Budget:
     spent: float = 0.0
     reserved: float = 0.0
     unreported: int = 0  # answers that came without usage, charged at their worst case
+    month: MonthlyBudget | None = None
 
+    # ------------------------------------------------------------ --monthly-budget
+    def claim_month(
+        self,
+        config: RunConfig,
+        provider: Provider,
+        table: Any,
+        task: Task,
+        batches: Sequence[Sequence[PlannedRow]],
+    ) -> None:
+        """Before the first request: claim this run's share of the month (raises MonthlyBudgetError if the
+        estimate does not fit what is left); the cap becomes min(--max-cost, the share)."""
+        if batches and (month := MonthlyBudget.for_run(config, provider, table)) is not None:
+            self.month = month
+            self.cap = month.claim(task, provider, batches, self.cap)
+
+    @staticmethod
+    def show_month(
+        config: RunConfig, provider: Provider, table: Any, task: Task, batches: Sequence[Sequence[PlannedRow]]
+    ) -> dict[str, Any] | None:
+        """sheets-ai estimate: the month's spend, what is left and whether the run would start, when a monthly
+        budget is set."""
+        if (month := MonthlyBudget.for_run(config, provider, table)) is None:
+            return None
+        try:
+            return month.status(Need.of(task, provider, batches))
+        finally:
+            month.close()
+
+    def settle_month(self, report: Any, status: str) -> bool:
+        """At the end: the run's cost (in-flight requests at their worst case) replaces its claim. True when
+        that ledger entry is also the run's --log-sheet row (Google Sheets)."""
+        if self.month is None:
+            return False
+        try:
+            return self.month.settle(self.spent + self.reserved, report, status)
+        finally:
+            self.month.close()
+
+    def note_unreported(self, notices: list[str]) -> None:
+        if self.unreported:
+            notices.append(
+                f"The server sent no token usage with {self.unreported} answers; each was counted at "
+                "its worst case (prompt + every output token it allowed), so cost_usd is an upper bound."
+            )
+
+    # ------------------------------------------------------------ requests
     def reserve(self, worst: Usage) -> bool:
         """Reserve a request's worst case; False when it would take the run past the cap."""
+        if self.month is not None:
+            self.month.keep()
         if self.cap is None:
             return True
         if self.spent + self.reserved + worst.cost_usd > self.cap:
@@ -53,6 +111,8 @@ class Budget:
 
     def stop_message(self, rows_left: int) -> str:
         assert self.cap is not None
+        if self.month is not None and self.month.binding is not None:
+            return self.month.stop_message(rows_left, self.spent)
         return (
             f"budget: the next request could take the cost past --max-cost ${self.cap:.4f} "
             f"(spent ${self.spent:.4f}, counting each request at its worst case before it is sent); "

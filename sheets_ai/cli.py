@@ -338,6 +338,12 @@ def main() -> None:
 @_selection_options
 @click.option("--max-cost", type=float, help="Stop before a request that would push the cost past USD.")
 @click.option(
+    "--monthly-budget",
+    type=float,
+    metavar="USD",
+    help="Stop before this calendar month's spend (UTC), kept in a ledger every run shares, passes USD.",
+)
+@click.option(
     "--output-file", type=click.Path(dir_okay=False), help="Write the results to this file instead."
 )
 @click.option(
@@ -368,6 +374,15 @@ def run_command(**params: Any) -> None:
 
 @main.command("estimate")
 @_selection_options
+@click.option(
+    "--monthly-budget",
+    type=float,
+    metavar="USD",
+    help="Also show this month's spend (UTC) and what is left of USD.",
+)
+@click.option(
+    "--log-sheet", help="Google Sheets, with --monthly-budget: the worksheet that keeps the ledger."
+)
 def estimate_command(**params: Any) -> None:
     """Show rows, requests, tokens and cost before anything is spent (same options as run).
 
@@ -388,6 +403,12 @@ Examples (Cloud Run sets CLOUD_RUN_TASK_INDEX / _COUNT / _ATTEMPT; see deploy/RE
 @main.command("job", epilog=JOB_EXAMPLE)
 @functools.partial(_selection_options, source_required=False)
 @click.option("--max-cost", type=float, help="Stop before a request that would push the cost past USD.")
+@click.option(
+    "--monthly-budget",
+    type=float,
+    metavar="USD",
+    help="Stop before this calendar month's spend (UTC), kept in a ledger every run shares, passes USD.",
+)
 @click.option("--checkpoint-seconds", type=float, help="Save finished rows at least this often (default 30).")
 @click.option("--status-column", metavar="COLUMN", help="Also write ok / error: … per row into this column.")
 @click.option("--log-sheet", help="Google Sheets: append one row per task to this worksheet.")

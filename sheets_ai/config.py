@@ -113,6 +113,8 @@ class RunConfig(BaseModel):
     #: The older name of ``retry_seconds``, still accepted (flags, environment, sheets-ai.toml).
     retry_max_seconds: float | None = Field(None, gt=0)
     max_cost: float | None = Field(None, ge=0)
+    #: USD for the calendar month (UTC), shared through a ledger by every run that keeps it (sheets_ai.monthly).
+    monthly_budget: float | None = Field(None, ge=0)
     cache: bool = True
     cache_dir: Path | None = None
 

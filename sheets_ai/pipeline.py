@@ -111,11 +111,13 @@ class _Run:
 
     def _append_log(self, table: Table, status: str) -> None:
         """--log-sheet: one row per run, even a stopped one; a failure here never hides the run's result."""
+        self.report.seconds = time.monotonic() - self.started
+        if self.budget.settle_month(self.report, status):  # on Sheets the ledger's cost entry is the log row
+            return
         if not self.config.log_sheet or self.config.dry_run or not hasattr(table, "append_log"):
             return
         from .tables.gsheets import log_entry
 
-        self.report.seconds = time.monotonic() - self.started
         try:
             table.append_log(self.config.log_sheet, log_entry(self.report, status))
         except SheetsAIError as exc:
@@ -176,6 +178,7 @@ class _Run:
             unsent = [p for p in every_row if p.row not in self.results]
             without = self._pack(unsent) if groups.deduplicated else None  # each duplicate sent too
             dry_run(report, self.task, provider, batches, planned, without_dedup=without)
+            report.month = self.budget.show_month(config, provider, table, self.task, batches)
             return
         try:
             self._process(table, provider, batches)
@@ -230,6 +233,7 @@ class _Run:
     # ------------------------------------------------------------- main loop
     def _process(self, table: Table, provider: Provider, batches: list[list[PlannedRow]]) -> None:
         config = self.config
+        self.budget.claim_month(config, provider, table, self.task, batches)  # --monthly-budget
         queue: deque[Job] = deque(Job(rows=b) for b in batches)
         workers = max(1, min(config.concurrency, provider.max_concurrency))
         pending: dict[Future[BatchAnswer], tuple[Job, Usage]] = {}
@@ -289,7 +293,7 @@ class _Run:
                 self.report.stopped = self.budget.stop_message(self._budget_left)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
-            self._note_unreported_usage()
+            self.budget.note_unreported(self.report.notices)
 
     def _record(self, verdict: Verdict) -> list[Job]:
         """Keep the rows a verdict finished or failed; return the jobs that ask again."""
@@ -308,13 +312,6 @@ class _Run:
         for row, reason in verdict.failed.items():
             self._fail(row, reason)
         return verdict.follow_up
-
-    def _note_unreported_usage(self) -> None:
-        if self.budget.unreported:
-            self.report.notices.append(
-                f"The server sent no token usage with {self.budget.unreported} answers; each was counted at "
-                "its worst case (prompt + every output token it allowed), so cost_usd is an upper bound."
-            )
 
     def _fail(self, row: int, reason: str) -> None:
         for same in (row, *self.copies.get(row, ())):  # the request failed for every row with this input

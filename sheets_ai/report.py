@@ -67,6 +67,8 @@ class RunReport:
     #: Dry runs (openai): tokens of the stable system prefix, and the most prompt caching could save.
     system_prompt_tokens: int | None = None
     estimated_cache_savings_usd: float | None = None
+    #: Dry runs with --monthly-budget: the month so far (sheets_ai.monthly.MonthlyBudget.status).
+    month: dict[str, Any] | None = None
     seconds: float = 0.0
     batches: int = 0
     failures: list[Failure] = field(default_factory=list)
@@ -167,6 +169,20 @@ class RunReport:
                 details.append(f"{c['rows_review']} rows for review{where}")
         if details:
             lines.append("  " + "; ".join(details))
+        if self.month is not None:
+            m = self.month
+
+            def usd(amount: float) -> str:  # six decimals below a cent, as sheets_ai.monthly prints them
+                return f"${amount:.4f}" if abs(amount) >= 0.01 else f"${amount:.6f}"
+
+            claimed = f", {usd(m['claimed_usd'])} claimed by runs in progress" if m["claimed_usd"] else ""
+            verdict = (
+                "" if "fits" not in m else "; this run fits" if m["fits"] else "; this run would not start"
+            )
+            lines.append(
+                f"  this month ({m['month']}, UTC): {usd(m['spent_usd'])} spent{claimed}, {usd(m['left_usd'])} "
+                f"left of --monthly-budget {usd(m['budget_usd'])} (resets {m['resets']}){verdict}"
+            )
         for failure in self.failures[:10]:
             lines.append(f"  row {failure.row}: {failure.reason}")
         if len(self.failures) > 10:

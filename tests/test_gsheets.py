@@ -561,7 +561,7 @@ def test_log_sheet_records_a_stopped_run(
     with pytest.raises(SheetsAIError, match="kept answering 503"):
         llm_run(llm, url(sid), log_sheet="Runs", batch_size=10, checkpoint_seconds=0.001)
     (header, entry) = emu.values(sid, "Runs")
-    row = dict(zip(header, entry, strict=True))
+    row = dict(zip(header, entry, strict=False))  # the ledger columns (run, month, claim) stay empty here
     assert row["processed"] == 10
     assert str(row["status"]).startswith("stopped: Google Sheets kept answering 503")
 

@@ -492,3 +492,29 @@ def test_cli_serves_a_loaded_json_file(tmp_path: Path) -> None:
         proc.wait(timeout=10)
     assert proc.returncode == 0
     assert "fixture1" in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_add_sheet_with_append_cells_creates_a_sheet_with_its_header_in_one_request(
+    gc: gspread.Client, emu: SheetsEmulator, sid: str
+) -> None:
+    sh = gc.open_by_key(sid)
+    header = {"values": [{"userEnteredValue": {"stringValue": h}} for h in ("time", "cost")]}
+    sh.batch_update(
+        {
+            "requests": [
+                {"addSheet": {"properties": {"title": "Log", "sheetId": 77}}},
+                {"appendCells": {"sheetId": 77, "rows": [header], "fields": "userEnteredValue"}},
+            ]
+        }
+    )
+    assert emu.values(sid, "Log") == [["time", "cost"]]
+    row = {
+        "values": [{"userEnteredValue": {"stringValue": "noon"}}, {"userEnteredValue": {"numberValue": 0.5}}]
+    }
+    sh.batch_update({"requests": [{"appendCells": {"sheetId": 77, "rows": [row], "fields": "*"}}]})
+    assert emu.values(sid, "Log") == [["time", "cost"], ["noon", 0.5]]
+    with pytest.raises(APIError) as exc:
+        sh.batch_update(
+            {"requests": [{"appendCells": {"sheetId": 77, "rows": [row], "fields": "userEnteredFormat"}}]}
+        )
+    assert "not supported" in api_error(exc)["message"]

@@ -4,7 +4,8 @@
   timeouts and connection errors, waiting what the server asks (headers, else the "try again in" of a 429)
   or a jittered exponential backoff, within ``retry_seconds`` per request (:mod:`._retry`). A 429 pauses
   every worker; the limiter reserves tokens as OpenAI charges them (prompt + the request's output cap).
-* 400, 401, 403, 404 and 429 ``insufficient_quota`` stop at once with a message that says what to do.
+* 400, 401, 403, 404 and 429 ``insufficient_quota`` (or a hard spend limit's ``project_spend_limit_exceeded`` /
+  ``organization_spend_limit_exceeded``) stop at once with a message that says what to do.
 * The key is read from the config or ``OPENAI_API_KEY`` when the first request is made, and is never part
   of a message, a log line or the cache. Which key goes to which server is the key rule in
   :mod:`sheets_ai.keys`; the server is shown as :func:`sheets_ai.redact.safe_url`.
@@ -58,6 +59,8 @@ log = logging.getLogger("sheets_ai")
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BILLING_URL = "https://platform.openai.com/settings/organization/billing"
+#: 429 codes that retrying cannot fix: the account's quota, or a hard spend limit set in OpenAI's settings.
+SPENT_CODES = ("insufficient_quota", "organization_spend_limit_exceeded", "project_spend_limit_exceeded")
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 #: Refill the client-side limiter keeps in hand, so requests it spaced out still find quota at the server.
 LIMIT_MARGIN_SECONDS = 0.5
@@ -130,9 +133,11 @@ class OpenAIProvider(Provider):
                 pricing.source_line(),
                 ", ".join(pricing.known_models()),
             )
-            if self.config.max_cost is not None and self.base_url == DEFAULT_BASE_URL:
+            capped = "--max-cost" if self.config.max_cost is not None else None
+            capped = capped or ("--monthly-budget" if self.config.monthly_budget is not None else None)
+            if capped and self.base_url == DEFAULT_BASE_URL:
                 raise ProviderError(
-                    f"--max-cost needs a price for model {self.model!r}, which is not in the price table. "
+                    f"{capped} needs a price for model {self.model!r}, which is not in the price table. "
                     f"Known models: {', '.join(pricing.known_models())}."
                 )
         if is_plain_http_remote(self.base_url):
@@ -391,7 +396,7 @@ class OpenAIProvider(Provider):
             return self._reached or attempt < 2  # unreachable from the start: say so soon
         if isinstance(exc, openai.APIStatusError):
             if exc.status_code == 429:
-                return _error_code(exc) != "insufficient_quota" and not request_too_large(exc)
+                return _error_code(exc) not in SPENT_CODES and not request_too_large(exc)
             return exc.status_code in RETRY_STATUSES or exc.status_code >= 500
         return False
 
@@ -516,6 +521,13 @@ class OpenAIProvider(Provider):
             return ProviderError(
                 f"Model {self.model!r} was not found {where} (404). Check --model; models with known prices: "
                 f"{', '.join(pricing.known_models())}."
+            )
+        if status == 429 and (code := _error_code(exc)) in SPENT_CODES[1:]:
+            scope = code.split("_", 1)[0]
+            return QuotaExhaustedError(
+                f"OpenAI says this {scope} has reached the hard spend limit set in its settings (429 {code}); "
+                f"retrying will not help. Raise the limit at {BILLING_URL.removesuffix('billing')}limits or wait "
+                "for it to reset, then run the same command again."
             )
         if status == 429 and _error_code(exc) == "insufficient_quota":
             return QuotaExhaustedError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import socket
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -21,6 +22,7 @@ from openpyxl.utils.cell import get_column_letter
 
 from ..config import RunConfig
 from ..errors import SheetNotFoundError, SourceError
+from ..ledger import LEDGER_COLUMNS
 from ..redact import scrub_data
 from ._google import SpreadsheetNotFoundError, make_client
 from ._gsheets_batches import batch_update_bodies
@@ -66,6 +68,7 @@ LOG_HEADER = [
     "seconds",
     "status",
     "where",
+    *LEDGER_COLUMNS,  # --monthly-budget (sheets_ai.ledger): the run's id, its month, its claim
 ]
 
 
@@ -377,13 +380,8 @@ class GoogleSheetTable(Table):
     # --------------------------------------------------------------- run log
     def append_log(self, name: str, entry: Mapping[str, Any]) -> None:
         """Append one row describing a run to the worksheet ``name`` (created with a header if missing)."""
-        existing = [p["title"] for p in self.sheets if p["title"].casefold() == name.casefold()]
-        name = existing[0] if existing else name
-        exists = bool(existing)
-        rows: list[list[Any]] = []
-        if not exists and self.add_worksheet(name):  # another process creating it first writes the header
-            rows.append(LOG_HEADER)
-        rows.append([entry.get(k, "") for k in LOG_HEADER])
+        name = self._log_sheet(name)
+        rows: list[list[Any]] = [[entry.get(k, "") for k in LOG_HEADER]]
         self._pace()
         self._call(
             lambda: self.http.values_append(
@@ -393,6 +391,77 @@ class GoogleSheetTable(Table):
                 body={"values": rows},
             )
         )
+
+    def _log_sheet(self, name: str) -> str:
+        """The log worksheet's title; a missing one is created with its header row in one atomic request, so
+        a row another run (a Cloud Run task) appends at the same moment lands below the header."""
+        existing = [p["title"] for p in self.sheets if p["title"].casefold() == name.casefold()]
+        if existing:
+            return str(existing[0])
+        taken = {p.get("sheetId") for p in self.sheets}
+        sheet_id = secrets.randbelow(2**31 - 2) + 1
+        while sheet_id in taken:
+            sheet_id = secrets.randbelow(2**31 - 2) + 1
+        header = {"values": [{"userEnteredValue": {"stringValue": h}} for h in LOG_HEADER]}
+        body = {
+            "requests": [
+                {"addSheet": {"properties": {"title": name, "sheetId": sheet_id}}},
+                {"appendCells": {"sheetId": sheet_id, "rows": [header], "fields": "userEnteredValue"}},
+            ]
+        }
+        self._pace()
+        try:
+            self.http.batch_update(self.spreadsheet_id, body)
+        except APIError as exc:
+            if exc.code != 400 or "already exists" not in str(exc.error.get("message", "")):
+                raise self._explain(exc) from None
+            self.sheets.append({"title": name})  # another run (a Cloud Run task) created it first
+            return name
+        self.sheets.append({"title": name, "sheetId": sheet_id})
+        return name
+
+    def log_rows(self, name: str) -> list[tuple[int, dict[str, Any]]]:
+        """The log worksheet's rows as (row number, LOG_HEADER name -> value), header rows left out; read by
+        position, so rows appended before a header are read too. An older, shorter header is completed."""
+        existing = [p["title"] for p in self.sheets if p["title"].casefold() == name.casefold()]
+        if not existing:
+            self._refresh_sheets()
+            existing = [p["title"] for p in self.sheets if p["title"].casefold() == name.casefold()]
+            if not existing:
+                return []
+        last = column_index_to_letter(len(LOG_HEADER))
+        self._pace()
+        values = self._call(
+            lambda: self.http.values_get(
+                self.spreadsheet_id,
+                absolute_range_name(existing[0], f"A:{last}"),
+                params={"valueRenderOption": "UNFORMATTED_VALUE"},
+            )
+        ).get("values", [])
+        rows = []
+        for number, row in enumerate(values, start=1):
+            if row[:1] == LOG_HEADER[:1]:
+                if self.for_writing and number == 1 and row == LOG_HEADER[: len(row)] != LOG_HEADER:
+                    self._complete_header(existing[0], len(row))
+                continue
+            rows.append((number, dict(zip(LOG_HEADER, row, strict=False))))
+        return rows
+
+    def _complete_header(self, name: str, have: int) -> None:
+        first, last = column_index_to_letter(have + 1), column_index_to_letter(len(LOG_HEADER))
+        self._pace()
+        self._call(
+            lambda: self.http.values_update(
+                self.spreadsheet_id,
+                absolute_range_name(name, f"{first}1:{last}1"),
+                params={"valueInputOption": "RAW"},
+                body={"values": [LOG_HEADER[have:]]},
+            )
+        )
+
+    def _refresh_sheets(self) -> None:
+        meta = self._call(lambda: self.http.fetch_sheet_metadata(self.spreadsheet_id))
+        self.sheets = [s["properties"] for s in meta.get("sheets", [])]
 
 
 def log_entry(report: Any, status: str) -> dict[str, Any]:

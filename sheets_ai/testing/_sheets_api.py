@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from sheets_ai.testing._sheets_cells import ApiError, a1_of, cell_data, quote_sheet
+from sheets_ai.testing._sheets_cells import ApiError, Cell, a1_of, cell_data, parse_input, quote_sheet
 from sheets_ai.testing._sheets_formats import repeat_cell
 from sheets_ai.testing._sheets_model import (
     Bounds,
@@ -243,6 +243,37 @@ def _add_sheet(book: Spreadsheet, req: Json) -> Json:
     return {"addSheet": {"properties": sheet.properties(book.sheets.index(sheet))}}
 
 
+_CELL_VALUES = ("stringValue", "numberValue", "boolValue", "formulaValue")
+
+
+def _append_cells(book: Spreadsheet, req: Json) -> Json:
+    """``appendCells``: rows of CellData after the last row with data, rows added to the grid as needed.
+    Only ``userEnteredValue`` is supported (the ``fields`` mask must say so)."""
+    fields = str(req.get("fields") or "").strip()
+    if not fields:
+        raise ApiError(400, "At least one field must be specified in 'fields'.")
+    if fields not in ("userEnteredValue", "*"):
+        raise ApiError(400, f"appendCells field {fields!r} is not supported by the Sheets emulator.")
+    sheet = _sheet_for(book, req.get("sheetId"))
+    start = sheet.used_rows()
+    for i, row in enumerate(req.get("rows") or []):
+        for j, data in enumerate(row.get("values") or []):
+            value = (data or {}).get("userEnteredValue")
+            if value is None:
+                continue
+            kinds = [k for k in value if k in _CELL_VALUES]
+            if len(kinds) != 1 or len(value) != 1:
+                raise ApiError(
+                    400, f"Invalid userEnteredValue {value!r}: set exactly one of {', '.join(_CELL_VALUES)}."
+                )
+            raw = value[kinds[0]]
+            cell = parse_input(raw, "USER_ENTERED") if kinds[0] == "formulaValue" else Cell(raw)
+            sheet.row_count = max(sheet.row_count, start + i + 1)
+            sheet.col_count = max(sheet.col_count, j + 1)
+            sheet.put(start + i, j, cell)
+    return {}
+
+
 def _delete_sheet(book: Spreadsheet, req: Json) -> Json:
     sheet = book.by_id(req.get("sheetId") or 0)
     if sheet is None:
@@ -324,6 +355,7 @@ def _update_spreadsheet_properties(book: Spreadsheet, req: Json) -> Json:
 
 _REQUESTS: dict[str, Callable[[Spreadsheet, Json], Json]] = {
     "addSheet": _add_sheet,
+    "appendCells": _append_cells,
     "deleteSheet": _delete_sheet,
     "insertDimension": _insert_dimension,
     "deleteDimension": _delete_dimension,

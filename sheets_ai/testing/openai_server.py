@@ -20,7 +20,8 @@ against OpenAI's strict-schema rules (:mod:`._openai_schema`); an answer longer 
 ``max_completion_tokens`` is cut with ``finish_reason: "length"``. ``compat=`` (``--compat``) turns it into
 a stand-in for a compatible server that ignores or refuses JSON schemas (:mod:`._openai_standins`). Faults (scripted, or at random with ``chaos``): ``429``,
 ``408``, ``500``, ``503``, ``slow:SECONDS``, ``timeout``, ``malformed``, ``drop``, ``duplicate``,
-``invalid``, ``length``, ``control``, ``refusal``, ``insufficient_quota``, ``401``, ``404``,
+``invalid``, ``length``, ``control``, ``refusal``, ``insufficient_quota``, ``project_spend_limit_exceeded``,
+``organization_spend_limit_exceeded`` (a hard spend limit set in OpenAI's settings), ``401``, ``404``,
 ``long:FACTOR`` or ``long:LOW-HIGH@SHARE`` (summaries longer than the request asks for). A row
 containing ``REFUSE-ME`` makes every request that holds it a refusal; a row containing ``INVALID-PROMPT``
 makes it a 400 ``invalid_prompt``, as OpenAI answers a flagged prompt. ``usage=False`` (``--no-usage``)
@@ -245,6 +246,9 @@ class FakeOpenAI:
                 "insufficient_quota",
                 "insufficient_quota",
             )
+        if fault in ("project_spend_limit_exceeded", "organization_spend_limit_exceeded"):
+            scope = fault.split("_", 1)[0]  # OpenAI documents the code; the message and type here are ours
+            return error(429, f"This {scope} has reached its hard spend limit.", "insufficient_quota", fault)
         if fault in ("408", "500", "503"):
             return error(
                 int(fault),
