@@ -1,0 +1,215 @@
+"""--batch-api, --wait and --service-tier flex, end to end: the real openai SDK over loopback against the fake
+OpenAI server's /v1/files, /v1/batches and flex tier."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from conftest import invoke
+
+from sheets_ai.pricing import price_for
+from sheets_ai.testing._openai_answers import expected_answer
+from sheets_ai.testing.openai_server import FakeOpenAI
+
+ARGS = ("--task", "sentiment", "--input", "Review", "--output", "Sentiment", "--no-cache")
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("SHEETS_AI_RETRY_SECONDS", "10")
+    with FakeOpenAI(port=0, retry_after=0.05, batch_delay=3600) as server:
+        yield server
+
+
+def run(fake: FakeOpenAI, path: Path, *extra: str, command: str = "run") -> tuple[int, dict[str, Any]]:
+    result = invoke(command, path, *ARGS, "--provider", "openai", "--base-url", fake.url, "--json", *extra)
+    return result.exit_code, json.loads(result.output.strip().splitlines()[-1])
+
+
+def state_file(path: Path) -> Path:
+    return path.with_name(path.name + ".sheets-ai-batches.json")
+
+
+def results(path: Path) -> dict[int, tuple[str, str | None]]:
+    ws = openpyxl.load_workbook(path)["Reviews"]
+    headers = [c.value for c in ws[1]]
+    col = headers.index("Sentiment") + 1 if "Sentiment" in headers else None
+    return {
+        r: (ws.cell(r, 2).value, ws.cell(r, col).value if col else None)
+        for r in range(2, ws.max_row + 1)
+        if ws.cell(r, 2).value
+    }
+
+
+def assert_all_correct(path: Path) -> None:
+    wrong = {r: (s, t) for r, (t, s) in results(path).items() if s != expected_answer("sentiment", t)}
+    assert not wrong
+
+
+def uploads(fake: FakeOpenAI) -> int:
+    return sum(1 for r in fake.requests if r["path"].endswith("/files") and r.get("method") == "POST")
+
+
+def sync_requests(fake: FakeOpenAI) -> list[dict[str, Any]]:
+    return [r for r in fake.requests if r["path"].endswith("/chat/completions")]
+
+
+def test_submit_then_rerun_collects_and_writes(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    code, report = run(fake, book, "--batch-api")
+    assert code == 0
+    assert report["batches_submitted"] == 1 and report["rows_pending"] == 59
+    assert all(s is None for _, s in results(book).values())  # nothing written yet
+    assert state_file(book).exists() and not sync_requests(fake)
+
+    code, report = run(fake, book, "--batch-api")  # still running: nothing submitted twice
+    assert code == 0 and report["batches_submitted"] == 0 and report["batches_pending"] == 1
+    assert uploads(fake) == 1 and len(fake.batches.batches) == 1
+
+    fake.batches.finish()
+    code, report = run(fake, book, "--batch-api")
+    assert code == 0 and report["batches_collected"] == 1 and report["rows_processed"] == 59
+    assert_all_correct(book)
+    assert not state_file(book).exists() and not sync_requests(fake)
+    price = price_for("gpt-4.1-mini")
+    assert price is not None
+    standard = price.cost(report["prompt_tokens"], report["completion_tokens"], report["cached_tokens"])
+    assert report["cost_usd"] == pytest.approx(standard / 2, rel=1e-3)
+
+
+def test_lines_sent_are_the_synchronous_requests(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    run(fake, book, "--batch-api", "--batch-size", "20")
+    (upload,) = [f for f in fake.batches.files.values() if f.purpose == "batch"]
+    lines = [json.loads(x) for x in upload.data.decode().splitlines()]
+    assert [x["custom_id"].split(":")[0] for x in lines] == ["1", "2", "3"]  # n:rFIRST-rLAST
+    assert lines[0]["custom_id"].startswith("1:r2-") and lines[-1]["custom_id"].endswith("-r61")
+    body = lines[0]["body"]
+    assert body["model"] == "gpt-4.1-mini" and body["response_format"]["type"] == "json_schema"
+    assert "service_tier" not in body
+
+
+def test_bad_and_failed_lines_are_asked_again_with_normal_requests(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    fake.batches.script("invalid", "500", "ok")
+    run(fake, book, "--batch-api", "--batch-size", "20")
+    fake.batches.finish()
+    code, report = run(fake, book, "--batch-api", "--batch-size", "20")
+    assert code == 0 and report["rows_failed"] == 0
+    assert_all_correct(book)
+    asked = sync_requests(fake)
+    assert asked and sum(r.get("items", 0) for r in asked) < 59  # only the bad rows, not the whole sheet
+    assert any("1 of its rows" in n or "20 of its rows" in n for n in report["notices"])
+
+
+@pytest.mark.parametrize("how", ["expire", "cancel"])
+def test_expired_or_cancelled_batches_fall_back_to_normal_requests(
+    fake: FakeOpenAI, work: Path, how: str
+) -> None:
+    book = work / "reviews.xlsx"
+    if how == "expire":
+        fake.batches.script("ok", "expire")
+    run(fake, book, "--batch-api", "--batch-size", "20")
+    (batch_id,) = fake.batches.batches
+    if how == "cancel":
+        fake.batches.cancel(batch_id)
+    else:
+        fake.batches.finish()
+    code, report = run(fake, book, "--batch-api", "--batch-size", "20")
+    assert code == 0 and report["rows_processed"] == 59
+    assert_all_correct(book)
+    status = "expired" if how == "expire" else "cancelled"
+    assert any(f"ended {status}" in n for n in report["notices"])
+    assert len(fake.batches.batches) == 1  # fell back to normal requests, not another batch
+
+
+def test_wait_polls_until_the_batch_is_done(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    fake.batches.completion_delay = 1.0
+    code, report = run(fake, book, "--batch-api", "--wait")
+    assert code == 0 and report["batches_collected"] == 1 and report["rows_pending"] == 0
+    assert_all_correct(book)
+
+
+def test_changed_rows_are_not_written_but_submitted_again(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    run(fake, book, "--batch-api")
+    wb = openpyxl.load_workbook(book)
+    wb["Reviews"].cell(2, 2).value = "Terrible, broken on arrival."
+    wb.save(book)
+    fake.batches.finish()
+    code, report = run(fake, book, "--batch-api")
+    assert code == 0 and report["rows_processed"] == 58
+    assert report["batches_submitted"] == 1 and report["rows_pending"] == 1
+    assert results(book)[2][1] is None
+
+
+@pytest.mark.parametrize("lost", ["batch id not saved", "batch never created"])
+def test_a_run_killed_between_upload_and_create_does_not_submit_twice(
+    fake: FakeOpenAI, work: Path, lost: str
+) -> None:
+    book = work / "reviews.xlsx"
+    run(fake, book, "--batch-api")
+    state = json.loads(state_file(book).read_text())
+    first = state["submissions"][0]["batch_id"]
+    state["submissions"][0]["batch_id"] = None  # what a kill right after the upload leaves
+    state_file(book).write_text(json.dumps(state))
+    if lost == "batch never created":
+        del fake.batches.batches[first]
+    code, report = run(fake, book, "--batch-api")
+    assert code == 0 and report["batches_submitted"] == 0 and report["batches_pending"] == 1
+    assert uploads(fake) == 1 and len(fake.batches.batches) == 1
+    fake.batches.finish()
+    run(fake, book, "--batch-api")
+    assert_all_correct(book)
+
+
+def test_estimate_shows_standard_and_batch_prices(fake: FakeOpenAI, work: Path) -> None:
+    result = invoke("estimate", work / "reviews.xlsx", *ARGS, "--provider", "openai", "--base-url", fake.url,
+                    "--batch-api")  # fmt: skip
+    assert result.exit_code == 0
+    line = next(x for x in result.output.splitlines() if "Batch API prices" in x)
+    batch, standard = (float(v.split("$")[1].split()[0]) for v in line.split("instead of"))
+    assert batch == pytest.approx(standard / 2, abs=1e-4) and standard > 0
+    assert not fake.requests
+
+
+def test_flex_sends_service_tier_and_costs_half(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    code, report = run(fake, book, "--model", "o4-mini", "--service-tier", "flex")
+    assert code == 0
+    assert_all_correct(book)
+    assert all(r["body"]["service_tier"] == "flex" for r in sync_requests(fake))
+    price = price_for("o4-mini")
+    assert price is not None
+    standard = price.cost(report["prompt_tokens"], report["completion_tokens"], report["cached_tokens"])
+    assert report["cost_usd"] == pytest.approx(standard / 2, rel=1e-3)
+
+
+def test_flex_resource_unavailable_is_retried(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    fake.script("resource_unavailable", "resource_unavailable")
+    code, report = run(fake, book, "--model", "o4-mini", "--service-tier", "flex")
+    assert code == 0 and report["rate_limited"] == 2
+    assert_all_correct(book)
+
+
+def test_flex_on_a_model_without_it_is_a_usage_error(fake: FakeOpenAI, work: Path) -> None:
+    result = invoke("run", work / "reviews.xlsx", *ARGS, "--provider", "openai", "--base-url", fake.url,
+                    "--service-tier", "flex")  # fmt: skip
+    assert result.exit_code == 2
+    assert "gpt-4.1-mini has no flex processing" in result.output and "Traceback" not in result.output
+    assert not fake.requests
+
+
+def test_wait_without_batch_api_is_a_usage_error(fake: FakeOpenAI, work: Path) -> None:
+    result = invoke(
+        "run", work / "reviews.xlsx", *ARGS, "--provider", "openai", "--base-url", fake.url, "--wait"
+    )
+    assert result.exit_code == 2 and "--wait only applies with --batch-api" in result.output
