@@ -42,6 +42,7 @@ from .errors import ProviderError, UsageError
 from .planning import PlannedRow
 from .providers.base import BatchAnswer, Provider, Usage
 from .reask import Job, items_for, judge
+from .redact import safe_url
 from .tables import is_google_sheet
 from .tables.base import Table
 
@@ -138,6 +139,11 @@ def process(run: _Run, table: Table, provider: Provider, batches: Sequence[list[
 
     if not isinstance(provider, OpenAIProvider):
         raise UsageError("--batch-api needs the OpenAI provider (--provider openai and OPENAI_API_KEY).")
+    if run.config.service_tier == "flex":
+        raise UsageError(
+            "--batch-api and --service-tier flex are two ways to the same half price; choose one (flex answers "
+            "now, slower; the Batch API within 24 h, on any model)."
+        )
     BatchPass(run, table, provider).go([p for batch in batches for p in batch])
 
 
@@ -330,6 +336,12 @@ class BatchPass:
             for attempt in retrying:
                 with attempt:
                     return fn()
+        except openai.NotFoundError:
+            raise ProviderError(
+                f"A file or batch listed in {str(self.state.path)!r} does not exist at "
+                f"{safe_url(self.provider.base_url)} (404): was it made with another API key, project or server? "
+                "Use the key that submitted it, or delete that file to submit the rows again."
+            ) from None
         except openai.APIError as exc:
             raise self.provider._translate(exc, retrying.statistics.get("attempt_number", 1)) from None
         raise ProviderError("The Batch API request was not attempted.")  # pragma: no cover

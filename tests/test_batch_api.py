@@ -213,3 +213,23 @@ def test_wait_without_batch_api_is_a_usage_error(fake: FakeOpenAI, work: Path) -
         "run", work / "reviews.xlsx", *ARGS, "--provider", "openai", "--base-url", fake.url, "--wait"
     )
     assert result.exit_code == 2 and "--wait only applies with --batch-api" in result.output
+
+
+def test_max_cost_holds_at_batch_prices(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    code, report = run(fake, book, "--batch-api", "--batch-size", "10", "--max-cost", "0.0003")
+    assert code == 1 and "--max-cost" in report["stopped"]
+    # A 10-row request's worst case is about $0.0002 at standard prices: one would fit; at batch prices three.
+    assert 20 <= report["rows_submitted"] < 59
+    lines = sum(
+        len(f.data.decode().splitlines()) for f in fake.batches.files.values() if f.purpose == "batch"
+    )
+    assert lines == report["rows_submitted"] // 10 + (report["rows_submitted"] % 10 > 0)
+
+
+def test_a_batch_unknown_to_the_server_is_one_clear_error(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    run(fake, book, "--batch-api")
+    fake.batches.batches.clear()
+    result = invoke("run", book, *ARGS, "--provider", "openai", "--base-url", fake.url, "--batch-api")
+    assert result.exit_code != 0 and "does not exist" in result.output and "Traceback" not in result.output
