@@ -13,7 +13,8 @@ One pass of ``sheets-ai run --batch-api`` (the pipeline calls :func:`process` in
    synchronous request sends), uploaded (``purpose: batch``) and submitted (``completion_window: 24h``).
 3. ``--wait``: poll with backoff until no batch of this command is running, collecting as they finish.
 
-The state file ``NAME.sheets-ai-batches.json`` beside the source (written atomically) lists each submission:
+The state — ``NAME.sheets-ai-batches.json`` beside a file source (written atomically), or the hidden worksheet
+``sheets-ai batches`` of a Google Sheet (:mod:`sheets_ai.tables._gsheets_state`) — lists each submission:
 its file id, its batch id, and for every ``custom_id`` the rows and a hash of each row's text. The file id is
 saved *before* the batch is created: a run killed between the two finds the batch again by its
 ``input_file_id`` (``GET /v1/batches``) or creates it then, so a crash never submits rows twice.
@@ -31,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("sheets_ai")
 
 STATE_SUFFIX = ".sheets-ai-batches.json"
+#: Google Sheets: the hidden worksheet that holds the state.
+STATE_WORKSHEET = "sheets-ai batches"
 ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
 #: OpenAI's limits per batch input file: 50,000 requests, 200 MB (a margin kept below the size limit).
 MAX_LINES, MAX_BYTES = 50_000, 190_000_000
@@ -62,15 +65,53 @@ POLL_FIRST, POLL_FACTOR, POLL_MAX = 2.0, 1.5, 300.0
 T = TypeVar("T")
 
 
-def state_path(source: str) -> Path:
-    """Where a file source keeps its batch state; Google Sheets are refused (not supported yet)."""
-    if is_google_sheet(source):
+class FileState:
+    """The state text in ``NAME.sheets-ai-batches.json`` beside a file source, replaced atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.where = repr(str(path))
+
+    def read(self) -> str | None:
+        return self.path.read_text(encoding="utf-8") if self.path.exists() else None
+
+    def write(self, text: str) -> None:
+        if not text:
+            self.path.unlink(missing_ok=True)
+            return
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+class StateStore(Protocol):
+    @property
+    def where(self) -> str: ...
+
+    def read(self) -> str | None: ...
+
+    def write(self, text: str) -> None: ...
+
+
+def state_store(source: str, table: Table) -> StateStore:
+    """Where this source keeps its batch state: beside the file, or a hidden worksheet of the Google Sheet."""
+    if not source:
         raise UsageError(
-            "--batch-api keeps its state beside the source file; it does not support Google Sheets yet. "
-            "Use --service-tier flex (half price, synchronous) on a model that offers it, or a file source."
+            "--batch-api needs a file or Google Sheet source: it keeps the batches' state with it."
         )
+    if is_google_sheet(source):
+        from .tables._gsheets_state import SheetState
+
+        return SheetState(table, STATE_WORKSHEET)
     path = Path(source)
-    return path.with_name(path.name + STATE_SUFFIX)
+    return FileState(path.with_name(path.name + STATE_SUFFIX))
 
 
 def text_hash(text: str) -> str:
@@ -95,35 +136,27 @@ class Submission:
 
 
 class BatchState:
-    """The state file: every submission of every command on this source, rewritten atomically."""
+    """Every submission of every command on this source, saved whole after each change."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
         self.submissions: list[Submission] = []
-        if path.exists():
+        text = store.read()
+        if text:
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = json.loads(text)
                 self.submissions = [Submission(**entry) for entry in data["submissions"]]
             except (ValueError, KeyError, TypeError) as exc:
                 raise UsageError(
-                    f"The batch state file {str(path)!r} is not readable ({type(exc).__name__}). Restore it, or "
+                    f"The batch state in {store.where} is not readable ({type(exc).__name__}). Restore it, or "
                     "delete it to forget the submitted batches (their rows are then submitted again)."
                 ) from None
 
     def save(self) -> None:
         data = {"version": 1, "submissions": [vars(s) for s in self.submissions]}
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        if not self.submissions:
-            self.path.unlink(missing_ok=True)
+        self.store.write(
+            json.dumps(data, ensure_ascii=False, separators=(",", ":")) if self.submissions else ""
+        )
 
 
 def command_key(run: _Run, provider: Provider) -> str:
@@ -150,7 +183,7 @@ def process(run: _Run, table: Table, provider: Provider, batches: Sequence[list[
 class BatchPass:
     def __init__(self, run: _Run, table: Table, provider: OpenAIProvider) -> None:
         self.run, self.table, self.provider = run, table, provider
-        self.state = BatchState(state_path(run.config.source))
+        self.state = BatchState(state_store(run.config.source, table))
         self.key = command_key(run, provider)
         self.price = provider.price.discounted(pricing.BATCH_DISCOUNT) if provider.price else None
         self.client = provider._get_client()
@@ -338,7 +371,7 @@ class BatchPass:
                     return fn()
         except openai.NotFoundError:
             raise ProviderError(
-                f"A file or batch listed in {str(self.state.path)!r} does not exist at "
+                f"A file or batch listed in {self.state.store.where} does not exist at "
                 f"{safe_url(self.provider.base_url)} (404): was it made with another API key, project or server? "
                 "Use the key that submitted it, or delete that file to submit the rows again."
             ) from None
