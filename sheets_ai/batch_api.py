@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -198,11 +199,14 @@ class BatchPass:
         while True:
             pending = self._collect(todo)
             if not submitted:
-                self._submit([p for p in rows if p.row not in self.handled and p.row not in pending], pending)
+                self._submit([p for p in rows if p.row not in self.handled and p.row not in pending])
                 submitted = True
             waiting = self._mine()  # finished batches have left the state
             report.batches_pending = len(waiting)
-            report.rows_pending = len({r for s in waiting for r, _ in s.rows()} & set(todo) - self.handled)
+            sent = {r for s in waiting for r, _ in s.rows()} & (set(todo) - self.handled)
+            report.rows_pending = sum(
+                1 + len(self.run.copies.get(r, ())) for r in sent
+            )  # duplicates wait too
             if not (self.run.config.wait and report.batches_pending):
                 return
             log.info("Waiting %.0fs for %d batches (Ctrl-C is safe: run the same command later).", pause,
@@ -238,12 +242,20 @@ class BatchPass:
 
     def _batch_of(self, sub: Submission) -> Any:
         if sub.batch_id is None:  # a run stopped between upload and create: find the batch, or create it now
-            found = next((b for b in self._call(lambda: list(self.client.batches.list(limit=100)))
-                          if b.input_file_id == sub.file_id), None)  # fmt: skip
-            sub.batch_id = found.id if found is not None else self._create(sub.file_id).id
+            found = self._call(lambda: self._find(sub))
+            sub.batch_id = found if found is not None else self._create(sub.file_id).id
             self.state.save()
         batch_id = sub.batch_id
         return self._call(lambda: self.client.batches.retrieve(batch_id))
+
+    def _find(self, sub: Submission) -> str | None:
+        """The batch made from this submission's file, looking back no further than an hour before the upload."""
+        for batch in self.client.batches.list(limit=100):  # newest first, page after page
+            if batch.input_file_id == sub.file_id:
+                return batch.id
+            if batch.created_at < sub.submitted_at - 3600:
+                return None
+        return None
 
     def _answers(self, sub: Submission, batch: Any, todo: dict[int, PlannedRow]) -> list[Job]:
         """Judge and record a finished batch's answers; return the jobs to ask with normal requests."""
@@ -261,17 +273,18 @@ class BatchPass:
                 continue
             self.handled |= {p.row for _, p in current}
             job = Job(rows=[p for _, p in current])
-            line = lines.get(custom_id) or {}
-            response = line.get("response") or {}
-            if response.get("status_code") != 200:
+            completion = _completion(lines.get(custom_id))
+            if completion is None:
                 lost += len(current)
                 follow.append(job)  # a failed line, or an expired, cancelled or failed batch: normal requests
                 continue
-            completion = ChatCompletion.model_validate(response["body"])
-            answer = self._renumbered(self.provider._answer(self.run.task, items_for(rows_sent(rows)), completion)[0],
+            items = items_for(rows_sent(rows))
+            answer = self._renumbered(self.provider._answer(self.run.task, items, completion)[0],
                                       [i for i, _ in current])  # fmt: skip
             answer.usage = self._priced(answer.usage)
-            answer.usage = self.run.budget.settle(Usage(), answer.usage)
+            worst = self.provider.worst_case(self.run.task, items)  # charged when a line carries no usage
+            worst.cost_usd *= pricing.BATCH_DISCOUNT
+            answer.usage = self.run.budget.settle(worst, answer.usage)
             self.run.usage.add(answer.usage)
             follow += self.run._record(judge(self.run.task, job, answer))
         if lost:
@@ -288,8 +301,15 @@ class BatchPass:
         if not file_id:
             return {}
         text = self._call(lambda: self.client.files.content(file_id).text)
-        lines = (json.loads(line) for line in text.splitlines() if line.strip())
-        return {str(line.get("custom_id")): line for line in lines if isinstance(line, dict)}
+        found: dict[str, dict[str, Any]] = {}
+        for raw in text.splitlines():
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue  # an unreadable line: its rows count as unanswered and are asked again
+            if isinstance(line, dict):
+                found[str(line.get("custom_id"))] = line
+        return found
 
     @staticmethod
     def _renumbered(answer: BatchAnswer, ids: list[str]) -> BatchAnswer:
@@ -314,7 +334,7 @@ class BatchPass:
         return usage
 
     # ------------------------------------------------------------ submit
-    def _submit(self, rows: list[PlannedRow], pending: set[int]) -> None:
+    def _submit(self, rows: list[PlannedRow]) -> None:
         report = self.run.report
         if not rows:
             return
@@ -338,7 +358,8 @@ class BatchPass:
         stamp = time.strftime("%Y%m%dT%H%M%S")
         unique = f"{stamp}-{chunk[0][0].split(':', 1)[1]}"
         body = "".join(_line(custom_id, params) for custom_id, _, params in chunk).encode("utf-8")
-        name = f"sheets-ai-{Path(self.run.config.source).stem[:40]}-{unique}.jsonl"
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(self.run.config.source).stem)[:40]
+        name = f"sheets-ai-{stem}-{unique}.jsonl"
         upload = self._call(lambda: self.client.files.create(file=(name, body), purpose="batch"))
         sub = Submission(
             command=self.key,
@@ -353,7 +374,7 @@ class BatchPass:
         log.info("Submitted batch %s: %d requests, %d rows.", sub.batch_id, len(chunk), len(list(sub.rows())))
 
     def _create(self, file_id: str) -> Any:
-        meta = {"sheets_ai_command": self.key, "source": Path(self.run.config.source).name[:500]}
+        meta = {"sheets_ai_command": self.key, "source": self.run.config.source[-500:]}
         return self._call(
             lambda: self.client.batches.create(
                 input_file_id=file_id, endpoint=ENDPOINT, completion_window="24h", metadata=meta
@@ -378,6 +399,17 @@ class BatchPass:
         except openai.APIError as exc:
             raise self.provider._translate(exc, retrying.statistics.get("attempt_number", 1)) from None
         raise ProviderError("The Batch API request was not attempted.")  # pragma: no cover
+
+
+def _completion(line: dict[str, Any] | None) -> ChatCompletion | None:
+    """The chat completion of an output line that succeeded, else None (failed, missing or unreadable)."""
+    response = (line or {}).get("response") or {}
+    if response.get("status_code") != 200:
+        return None
+    try:
+        return ChatCompletion.model_validate(response.get("body"))
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        return None
 
 
 def rows_sent(rows: Sequence[PlannedRow | None]) -> list[PlannedRow]:

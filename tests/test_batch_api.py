@@ -4,13 +4,16 @@ OpenAI server's /v1/files, /v1/batches and flex tier."""
 from __future__ import annotations
 
 import json
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from conftest import invoke
+from conftest import invoke, start_cli
 
 from sheets_ai.pricing import price_for
 from sheets_ai.testing._openai_answers import expected_answer
@@ -233,3 +236,67 @@ def test_a_batch_unknown_to_the_server_is_one_clear_error(fake: FakeOpenAI, work
     fake.batches.batches.clear()
     result = invoke("run", book, *ARGS, "--provider", "openai", "--base-url", fake.url, "--batch-api")
     assert result.exit_code != 0 and "does not exist" in result.output and "Traceback" not in result.output
+
+
+def test_a_run_killed_while_its_batch_is_being_created_does_not_submit_twice(
+    fake: FakeOpenAI, work: Path
+) -> None:
+    book = work / "reviews.xlsx"
+    fake.batches.create_gate = gate = threading.Event()
+    proc = start_cli("run", book, *ARGS, "--provider", "openai", "--base-url", fake.url, "--batch-api")
+    try:
+        deadline = time.monotonic() + 60
+        while not any(r["path"].endswith("/batches") and r.get("method") == "POST" for r in fake.requests):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+    finally:
+        proc.kill()  # SIGKILL: no handler runs, the state keeps the file id without a batch id
+        proc.communicate()
+    gate.set()  # the server still creates the batch the dead client asked for
+    while not fake.batches.batches:
+        time.sleep(0.05)
+    saved = json.loads(state_file(book).read_text())["submissions"]
+    assert len(saved) == 1 and saved[0]["batch_id"] is None and saved[0]["file_id"]
+
+    code, report = run(fake, book, "--batch-api")
+    assert code == 0 and report["batches_submitted"] == 0 and report["batches_pending"] == 1
+    assert uploads(fake) == 1 and len(fake.batches.batches) == 1  # found by its input file, not made again
+    fake.batches.finish()
+    run(fake, book, "--batch-api")
+    assert_all_correct(book)
+
+
+def test_ctrl_c_while_waiting_keeps_the_batches(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    proc = start_cli(
+        "run", book, *ARGS, "--provider", "openai", "--base-url", fake.url, "--batch-api", "--wait"
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (state_file(book).exists() and "batch_" in state_file(book).read_text()):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        time.sleep(0.5)  # polling now
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err
+    fake.batches.finish()
+    code, report = run(fake, book, "--batch-api")
+    assert code == 0 and report["batches_collected"] == 1 and report["batches_submitted"] == 0
+    assert_all_correct(book)
+
+
+def test_duplicates_wait_with_the_row_sent_and_do_not_fail_the_run(fake: FakeOpenAI, tmp_path: Path) -> None:
+    sheet = tmp_path / "survey.csv"
+    sheet.write_text("Answer\nGood\nGood\nTerrible\nGood\n", encoding="utf-8")
+    result = invoke("run", sheet, "--task", "sentiment", "--input", "Answer", "--output", "Sentiment",
+                    "--no-cache", "--provider", "openai", "--base-url", fake.url, "--batch-api", "--json")  # fmt: skip
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert result.exit_code == 0 and report["rows_pending"] == 4 and report["rows_submitted"] == 2
+    fake.batches.finish()
+    invoke("run", sheet, "--task", "sentiment", "--input", "Answer", "--output", "Sentiment", "--no-cache",
+           "--provider", "openai", "--base-url", fake.url, "--batch-api")  # fmt: skip
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    assert lines[1:] == ["Good,positive", "Good,positive", "Terrible,negative", "Good,positive"]

@@ -123,6 +123,9 @@ class BatchDesk:
         self._faults: list[str] = []
         self._lock = threading.RLock()
         self._ids = 0
+        #: Tests: while set and not yet released, ``POST /v1/batches`` waits (up to 60 s) before creating the
+        #: batch — time to kill a client between its upload and its batch.
+        self.create_gate: threading.Event | None = None
 
     # ------------------------------------------------------------ control (tests)
     def script(self, *faults: str) -> None:
@@ -151,6 +154,8 @@ class BatchDesk:
         parts = urlsplit(path)
         route = parts.path.rstrip("/").removeprefix("/v1")
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if method == "POST" and route == "/batches" and self.create_gate is not None:
+            self.create_gate.wait(60)
         with self._lock:
             if method == "POST" and route == "/files":
                 return self._upload(headers, raw)
