@@ -300,3 +300,25 @@ def test_duplicates_wait_with_the_row_sent_and_do_not_fail_the_run(fake: FakeOpe
            "--provider", "openai", "--base-url", fake.url, "--batch-api")  # fmt: skip
     lines = sheet.read_text(encoding="utf-8").splitlines()
     assert lines[1:] == ["Good,positive", "Good,positive", "Terrible,negative", "Good,positive"]
+
+
+def test_flex_waits_longer_than_the_usual_timeout(
+    fake: FakeOpenAI, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = work / "reviews.xlsx"
+    monkeypatch.setenv("SHEETS_AI_REQUEST_TIMEOUT", "0.5")
+    fake.latency = 1.0  # slower than the timeout asked for: a flex request may queue for minutes
+    code, report = run(fake, book, "--model", "o4-mini", "--service-tier", "flex")
+    assert code == 0 and report["retries"] == 0
+    assert_all_correct(book)
+
+
+def test_flex_without_capacity_for_too_long_says_what_to_do(
+    fake: FakeOpenAI, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHEETS_AI_RETRY_SECONDS", "0.3")
+    fake.script(*["resource_unavailable"] * 100)
+    result = invoke("run", work / "reviews.xlsx", *ARGS, "--provider", "openai", "--base-url", fake.url,
+                    "--model", "o4-mini", "--service-tier", "flex")  # fmt: skip
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "flex tier had no capacity" in result.output and "--service-tier flex" in result.output

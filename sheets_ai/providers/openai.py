@@ -446,12 +446,17 @@ class OpenAIProvider(Provider):
                     self.limiter.update(raw.headers, age=time.monotonic() - sent, refund=tokens - used)
                     return completion
         except openai.APIError as exc:
-            spent = policy.gave_up and budget_spent_error(
-                exc,
-                policy,
-                where=f"at {self.base_url}",
-                retry_seconds=self.config.retry_seconds,
-                request_timeout=self.timeout,
+            flex_full = isinstance(exc, openai.APIStatusError) and _error_code(exc) == "resource_unavailable"
+            spent = (
+                policy.gave_up
+                and not flex_full
+                and budget_spent_error(
+                    exc,
+                    policy,
+                    where=f"at {self.base_url}",
+                    retry_seconds=self.config.retry_seconds,
+                    request_timeout=self.timeout,
+                )
             )
             if spent:
                 raise spent from None
