@@ -173,14 +173,26 @@ def test_a_run_killed_between_upload_and_create_does_not_submit_twice(
     assert_all_correct(book)
 
 
-def test_estimate_shows_standard_and_batch_prices(fake: FakeOpenAI, work: Path) -> None:
-    result = invoke("estimate", work / "reviews.xlsx", *ARGS, "--provider", "openai", "--base-url", fake.url,
-                    "--batch-api")  # fmt: skip
+@pytest.mark.parametrize(
+    ("extra", "label", "key"),
+    [
+        (("--batch-api",), "Batch API prices", "estimated_cost_batch_usd"),
+        (("--model", "o4-mini", "--service-tier", "flex"), "flex tier prices", "estimated_cost_flex_usd"),
+    ],
+)
+def test_estimate_shows_standard_and_half_prices(
+    fake: FakeOpenAI, work: Path, extra: tuple[str, ...], label: str, key: str
+) -> None:
+    args = ("estimate", work / "reviews.xlsx", *ARGS, "--provider", "openai", "--base-url", fake.url, *extra)
+    result = invoke(*args)
     assert result.exit_code == 0
-    line = next(x for x in result.output.splitlines() if "Batch API prices" in x)
-    batch, standard = (float(v.split("$")[1].split()[0]) for v in line.split("instead of"))
-    assert batch == pytest.approx(standard / 2, abs=1e-4) and standard > 0
-    assert not fake.requests
+    line = next(x for x in result.output.splitlines() if label in x)
+    half, standard = (float(v.split("$")[1].split()[0]) for v in line.split("instead of"))
+    assert half == pytest.approx(standard / 2, abs=1e-4) and standard > 0
+    data = json.loads(invoke(*args, "--json").output.strip().splitlines()[-1])
+    model = "o4-mini" if "o4-mini" in extra else "gpt-4.1-mini"
+    assert data[key] == pytest.approx(data["cost_by_model"][model] / 2, rel=1e-3)
+    assert not fake.requests and not state_file(work / "reviews.xlsx").exists()
 
 
 def test_flex_sends_service_tier_and_costs_half(fake: FakeOpenAI, work: Path) -> None:
