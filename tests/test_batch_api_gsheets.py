@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import run_cli
 
 import sheets_ai
 from sheets_ai.batch_api import STATE_WORKSHEET
@@ -68,3 +69,15 @@ def test_state_in_a_hidden_worksheet_survives_between_runs(emu: SheetsEmulator, 
     got = [row[1] for row in emu.values(sid, "Reviews")[1:]]
     assert got == [expected_answer("sentiment", t) for t in rows]
     assert state(emu, sid) is None
+
+
+def test_a_job_with_several_tasks_refuses_the_batch_api(emu: SheetsEmulator) -> None:
+    sid = emu.add_spreadsheet("Book", {"Reviews": [["Review"], ["great"]]})
+    env = {"CLOUD_RUN_JOB": "sheets-ai", "CLOUD_RUN_TASK_INDEX": "0", "CLOUD_RUN_TASK_COUNT": "2",
+           "SHEETS_AI_SOURCE": sid, "SHEETS_AI_INPUT": "Review", "SHEETS_AI_OUTPUT": "Sentiment",
+           "SHEETS_AI_PROVIDER": "openai", "OPENAI_API_KEY": "k", "SHEETS_AI_BATCH_API": "true"}  # fmt: skip
+    proc = run_cli("job", env=env)
+    assert proc.returncode == 2
+    (line,) = [json.loads(x) for x in proc.stdout.splitlines() if x.strip()]
+    assert "run the job with one task (--tasks 1)" in line["message"]
+    assert emu.values(sid, "Reviews") == [["Review"], ["great"]]
