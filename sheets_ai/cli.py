@@ -23,7 +23,7 @@ from .config import build_config
 from .errors import Interrupted, SheetsAIError, UsageError
 from .job import run_job, task_env
 from .pipeline import ProgressCallback, run
-from .pricing import cost_by_model, estimate_lines
+from .pricing import BATCH_DISCOUNT, cost_by_model, estimate_lines
 from .prompt_cache import cache_line
 from .redact import scrub
 from .report import RunReport
@@ -95,6 +95,17 @@ def _selection_options(fn: Callable[..., Any], *, source_required: bool = True) 
             help="Reasoning models: none, minimal, low, medium, high, xhigh (default: the cheapest the model takes).",
         ),
         click.option("--base-url", help="OpenAI-compatible server URL (default: OPENAI_BASE_URL or OpenAI)."),
+        click.option(
+            "--batch-api",
+            is_flag=True,
+            default=None,
+            help="OpenAI Batch API: half price, answers within 24 h; run the same command again to collect them.",
+        ),
+        click.option(
+            "--service-tier",
+            type=click.Choice(["default", "flex"]),
+            help="flex: half price, slower, for o3, o4-mini and the gpt-5 family (OpenAI's flex processing).",
+        ),
         click.option("--batch-size", type=int, help="Rows per request (default: per task)."),
         click.option("--max-batch-tokens", type=int, help="Estimated input tokens per request at most."),
         click.option("--max-row-tokens", type=int, help="Longer rows are cut to this many tokens."),
@@ -183,6 +194,8 @@ class _Out:
     fmt: logs.LogFormat = "text"
     debug: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
+    #: "batch" (--batch-api) or "flex" (--service-tier flex): estimate shows that price beside the standard one.
+    tier: str | None = None
 
 
 def _emit(report: RunReport | None, out: _Out) -> None:
@@ -198,6 +211,8 @@ def _emit(report: RunReport | None, out: _Out) -> None:
             data["cost_by_model"] = cost_by_model(
                 report.model, report.prompt_tokens, report.completion_tokens
             )
+            if out.tier is not None and (standard := data["cost_by_model"].get(report.model)) is not None:
+                data[f"estimated_cost_{out.tier}_usd"] = round(standard * BATCH_DISCOUNT, 6)
         click.echo(json.dumps(data, ensure_ascii=False))
         return
     for line in report.summary_lines():
@@ -211,6 +226,7 @@ def _emit(report: RunReport | None, out: _Out) -> None:
             report.completion_tokens,
             reasoning_effort=report.reasoning_effort,
             max_cost=report.estimated_max_cost_usd,
+            tier=out.tier,
         ):
             click.echo(line)
         if report.system_prompt_tokens is not None:
@@ -239,6 +255,9 @@ def _execute(params: dict[str, Any], *, dry_run: bool = False, job: bool = False
         if dry_run:
             explicit["dry_run"] = True
         config = build_config(explicit, config_path=params.get("config_path"))
+        out.tier = "batch" if config.batch_api else "flex" if config.service_tier == "flex" else None
+        if config.wait and not config.batch_api:
+            raise UsageError("--wait only applies with --batch-api; add --batch-api or leave --wait out.")
         progress, close_bar = _progress(out.fmt == "text" and not out.as_json and not config.dry_run)
         report = run_job(config, task) if task is not None else run(config, progress=progress)
     except SheetsAIError as exc:
@@ -367,6 +386,9 @@ def main() -> None:
     help="Google Sheets, with --review-below: list the rows to review in this worksheet.",
 )
 @click.option("--log-sheet", help="Google Sheets: append one row per run to this worksheet.")
+@click.option(
+    "--wait", is_flag=True, default=None, help="With --batch-api: poll until the batches finish, then write."
+)
 def run_command(**params: Any) -> None:
     """Fill the output column with one result per row of the input column."""
     _execute(params)

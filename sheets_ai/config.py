@@ -115,6 +115,12 @@ class RunConfig(BaseModel):
     max_cost: float | None = Field(None, ge=0)
     #: USD for the calendar month (UTC), shared through a ledger by every run that keeps it (sheets_ai.monthly).
     monthly_budget: float | None = Field(None, ge=0)
+    #: Send the rows through OpenAI's Batch API (half price, answers within 24 h; sheets_ai.batch_api).
+    batch_api: bool = False
+    #: --batch-api: poll until every submitted batch is finished instead of returning at once.
+    wait: bool = False
+    #: OpenAI ``service_tier``: "flex" (half price, slower, sometimes 429 resource_unavailable) or "default".
+    service_tier: Literal["default", "flex"] | None = None
     cache: bool = True
     cache_dir: Path | None = None
 

@@ -74,6 +74,8 @@ class Capabilities:
     chat_completions: bool = True
     #: False for family patterns and :data:`UNKNOWN`: a guess, adjusted when the server says otherwise.
     known: bool = True
+    #: Takes ``service_tier: "flex"`` (OpenAI's flex processing guide: o3, o4-mini, the gpt-5 family).
+    flex: bool = False
 
     @property
     def reasoning(self) -> bool:
@@ -131,19 +133,19 @@ FAMILIES: dict[str, Capabilities] = {
     "gpt-4-turbo": replace(_CHAT, family="gpt-4", structured_outputs=False),
     "gpt-4": replace(_CHAT, family="gpt-4", structured_outputs=False),
     "gpt-3.5-turbo": replace(_CHAT, family="gpt-3.5", structured_outputs=False),
-    "gpt-5": _GPT5,
-    "gpt-5-mini": _GPT5,
-    "gpt-5-nano": _GPT5,
+    "gpt-5": replace(_GPT5, flex=True),
+    "gpt-5-mini": replace(_GPT5, flex=True),
+    "gpt-5-nano": replace(_GPT5, flex=True),
     "gpt-5-chat-latest": Capabilities("gpt-5-chat", temperature="any"),
     "gpt-5-pro": replace(_RESPONSES_ONLY, efforts=("high",), default_effort=None, server_effort="high"),
-    "gpt-5.1": replace(_GPT5_NEWER, family="gpt-5.1", efforts=("none", "low", "medium", "high")),
-    "gpt-5.2": replace(_GPT5_NEWER, family="gpt-5.2", temperature="none-effort"),
+    "gpt-5.1": replace(_GPT5_NEWER, family="gpt-5.1", efforts=("none", "low", "medium", "high"), flex=True),
+    "gpt-5.2": replace(_GPT5_NEWER, family="gpt-5.2", temperature="none-effort", flex=True),
     "o1": replace(_O_SERIES, family="o1"),
     "o1-mini": Capabilities("o1-mini", server_effort="medium", structured_outputs=False),
     "o1-preview": Capabilities("o1-preview", server_effort="medium", structured_outputs=False),
-    "o3": replace(_O_SERIES, family="o3"),
+    "o3": replace(_O_SERIES, family="o3", flex=True),
     "o3-mini": replace(_O_SERIES, family="o3-mini"),
-    "o4-mini": replace(_O_SERIES, family="o4-mini"),
+    "o4-mini": replace(_O_SERIES, family="o4-mini", flex=True),
     "o1-pro": replace(_RESPONSES_ONLY, family="o1-pro"),
     "o3-pro": replace(_RESPONSES_ONLY, family="o3-pro"),
 }
@@ -207,6 +209,22 @@ def check_effort(model: str, effort: str | None) -> None:
         raise UsageError(f"{model} takes no --reasoning-effort: its effort is fixed. Leave the option out.")
     raise UsageError(
         f"{model} is not a reasoning model: it takes no --reasoning-effort. Leave the option out."
+    )
+
+
+def flex_models() -> list[str]:
+    """The named models that take ``service_tier: "flex"``."""
+    return [name for name, caps in FAMILIES.items() if caps.flex]
+
+
+def check_service_tier(model: str, tier: str | None) -> None:
+    """Raise UsageError for ``--service-tier flex`` on a model OpenAI offers no flex processing for."""
+    caps = capabilities(model)
+    if tier != "flex" or caps.flex or not caps.known:
+        return
+    raise UsageError(
+        f"{model} has no flex processing (--service-tier flex); models that do: {', '.join(flex_models())}. "
+        "Choose one of them with --model, use --batch-api for half price on any model, or leave the option out."
     )
 
 

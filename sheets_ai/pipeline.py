@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
 
+from . import batch_api
 from .breaker import Breaker
 from .budget import Budget
 from .cache import ResultCache, cache_key
@@ -181,7 +182,8 @@ class _Run:
             report.month = self.budget.show_month(config, provider, table, self.task, batches)
             return
         try:
-            self._process(table, provider, batches)
+            self.budget.claim_month(config, provider, table, self.task, batches)  # --monthly-budget, once
+            (batch_api.process if config.batch_api else _Run._process)(self, table, provider, batches)
             self._save(table)
         except KeyboardInterrupt:
             self._save(table)
@@ -231,10 +233,9 @@ class _Run:
         return remaining
 
     # ------------------------------------------------------------- main loop
-    def _process(self, table: Table, provider: Provider, batches: list[list[PlannedRow]]) -> None:
+    def _process(self, table: Table, provider: Provider, batches: Sequence[list[PlannedRow] | Job]) -> None:
         config = self.config
-        self.budget.claim_month(config, provider, table, self.task, batches)  # --monthly-budget
-        queue: deque[Job] = deque(Job(rows=b) for b in batches)
+        queue: deque[Job] = deque(b if isinstance(b, Job) else Job(rows=b) for b in batches)
         workers = max(1, min(config.concurrency, provider.max_concurrency))
         pending: dict[Future[BatchAnswer], tuple[Job, Usage]] = {}
         last_save = time.monotonic()

@@ -29,6 +29,10 @@ class Price:
     cached_input: float
     output: float
 
+    def discounted(self, factor: float) -> Price:
+        """The same model at ``factor`` of every price (Batch API and flex: :data:`BATCH_DISCOUNT`)."""
+        return Price(self.model, self.input * factor, self.cached_input * factor, self.output * factor)
+
     def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
         cached = min(max(cached_tokens, 0), prompt_tokens)
         return (
@@ -36,6 +40,12 @@ class Price:
             + cached * self.cached_input
             + completion_tokens * self.output
         ) / 1_000_000
+
+
+#: Batch API and flex processing bill every token at half the standard price (OpenAI's pricing page: "Batch"
+#: and "Flex" columns; the Batch API guide: "50% cost discount compared to synchronous APIs").
+BATCH_DISCOUNT = 0.5
+TIER_LABELS = {"batch": "Batch API", "flex": "flex tier"}
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +116,7 @@ def estimate_lines(
     *,
     reasoning_effort: str | None = None,
     max_cost: float | None = None,
+    tier: str | None = None,
 ) -> list[str]:
     """The human block ``sheets-ai estimate`` prints: counts, then the cost on this and other models.
 
@@ -122,6 +133,11 @@ def estimate_lines(
         shown = "no price in the table" if cost is None else f"${cost:.4f}"
         mark = "  <- chosen (--model)" if name == model else ""
         lines.append(f"    {name:<{width}}  {shown}{mark}")
+    if tier in TIER_LABELS and (cost := cost_usd(model, prompt_tokens, completion_tokens)) is not None:
+        lines.append(
+            f"  {model} at {TIER_LABELS[tier]} prices (half of standard): ${cost * BATCH_DISCOUNT:.4f} "
+            f"instead of ${cost:.4f}"
+        )
     caps = capabilities(model)
     if caps.spends_reasoning_tokens(reasoning_effort):
         effort = caps.effective_effort(reasoning_effort)

@@ -71,6 +71,13 @@ class RunReport:
     month: dict[str, Any] | None = None
     seconds: float = 0.0
     batches: int = 0
+    #: --batch-api (sheets_ai.batch_api): batch jobs submitted in this run, still running, and collected.
+    batches_submitted: int = 0
+    batches_pending: int = 0
+    batches_collected: int = 0
+    #: --batch-api: rows sent in this run's batches, and rows waiting in running batches (submitted earlier too).
+    rows_submitted: int = 0
+    rows_pending: int = 0
     failures: list[Failure] = field(default_factory=list)
     stopped: str | None = None
     dry_run: bool = False
@@ -84,7 +91,8 @@ class RunReport:
         """0 when every selected row is done, 1 when some are not (failed, changed, or a stop)."""
         if self.dry_run:
             return 0
-        if self.rows_failed or self.rows_changed or self.rows_remaining or self.stopped:
+        # Rows waiting in running Batch API jobs are not a failure: the next run of the command collects them.
+        if self.rows_failed or self.rows_changed or self.rows_remaining > self.rows_pending or self.stopped:
             return 1
         if self.skipped.get("formula_without_value"):  # rows that could not be done: not a success
             return 1
@@ -144,8 +152,14 @@ class RunReport:
             details.append(f"{self.rows_changed} changed during the run (rerun to process them)")
         if self.rows_failed:
             details.append(f"{self.rows_failed} failed")
-        if self.rows_remaining:
-            details.append(f"{self.rows_remaining} not done (rerun to continue)")
+        if self.rows_remaining > self.rows_pending:
+            details.append(f"{self.rows_remaining - self.rows_pending} not done (rerun to continue)")
+        if self.batches_submitted or self.batches_pending or self.batches_collected:
+            details.append(
+                f"Batch API: {self.batches_collected} batches collected, {self.batches_submitted} submitted "
+                f"({self.rows_submitted} rows), {self.batches_pending} running with {self.rows_pending} rows "
+                "(run the same command again to collect them, or add --wait)"
+            )
         if (self.requests or self.cost_usd) and not self.dry_run:
             reasoning = f" ({self.reasoning_tokens} reasoning)" if self.reasoning_tokens else ""
             if self.cached_tokens:

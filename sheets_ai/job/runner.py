@@ -30,6 +30,11 @@ def run_job(config: RunConfig, task: TaskEnv) -> RunReport:
             f"{COUNT_ENV}={task.count}, but {config.source!r} is a file, which only one task can write: run "
             "the job with one task (--tasks 1), or put the data in a Google Sheet."
         )
+    if task.count > 1 and config.batch_api:
+        raise UsageError(
+            f"{COUNT_ENV}={task.count}, but --batch-api keeps one state per spreadsheet, which one task at a time "
+            "may change: run the job with one task (--tasks 1); a Batch API job needs no more."
+        )
     if task.attempt:
         log.info("Attempt %d: resuming; rows already filled are skipped.", task.attempt)
     pacer = WritePacer(SHEETS_WRITES_PER_MINUTE / task.count)

@@ -62,6 +62,8 @@ BILLING_URL = "https://platform.openai.com/settings/organization/billing"
 #: 429 codes that retrying cannot fix: the account's quota, or a hard spend limit set in OpenAI's settings.
 SPENT_CODES = ("insufficient_quota", "organization_spend_limit_exceeded", "project_spend_limit_exceeded")
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
+#: Flex requests can queue for minutes (OpenAI's flex guide raises the SDK's timeout to 15 minutes).
+FLEX_TIMEOUT_SECONDS = 900.0
 #: Refill the client-side limiter keeps in hand, so requests it spaced out still find quota at the server.
 LIMIT_MARGIN_SECONDS = 0.5
 
@@ -95,6 +97,13 @@ class OpenAIProvider(Provider):
         forced = {"reasoning_effort"} if config.reasoning_effort is not None else set()
         self.adjuster = ParamAdjuster(self.model, forced=forced, notices=self.notices)
         self.price = pricing.price_for(self.model)
+        self.flex = config.service_tier == "flex"
+        if self.flex and self.price is not None:  # flex bills at Batch API prices
+            self.price = self.price.discounted(pricing.BATCH_DISCOUNT)
+        #: A flex request may wait for capacity: at least FLEX_TIMEOUT_SECONDS, or the user's longer timeout.
+        self.timeout = (
+            max(config.request_timeout, FLEX_TIMEOUT_SECONDS) if self.flex else config.request_timeout
+        )
         self.limiter = RateLimiter(config.rpm, config.tpm, margin_seconds=LIMIT_MARGIN_SECONDS)
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
@@ -158,6 +167,7 @@ class OpenAIProvider(Provider):
     def _check_model(self) -> None:
         """--reasoning-effort against the model's values; models Chat Completions does not serve."""
         models.check_effort(self.model, self.config.reasoning_effort)
+        models.check_service_tier(self.model, self.config.service_tier)
         refusal = models.not_a_chat_model(self.model) if self.base_url == DEFAULT_BASE_URL else None
         if refusal and not self.config.dry_run:
             raise ProviderError(refusal)
@@ -180,7 +190,7 @@ class OpenAIProvider(Provider):
                     api_key=choice.key or "no-key-sent",
                     base_url=base_url,
                     max_retries=0,
-                    timeout=self.config.request_timeout,
+                    timeout=self.timeout,
                     **extra,
                 )
             return self._client
@@ -289,6 +299,8 @@ class OpenAIProvider(Provider):
             params["temperature"] = 0
         if caps.logprobs and task.is_label_task:  # confidence per row, no extra tokens (sheets_ai.confidence)
             params["logprobs"] = True
+        if self.config.service_tier is not None:
+            params["service_tier"] = self.config.service_tier
         params = self.adjuster.apply(params)
         if caps.temperature == "none-effort" and params.get("reasoning_effort") != "none":
             params.pop("temperature", None)
@@ -450,12 +462,17 @@ class OpenAIProvider(Provider):
                     self.limiter.update(raw.headers, age=time.monotonic() - sent, refund=tokens - used)
                     return completion
         except openai.APIError as exc:
-            spent = policy.gave_up and budget_spent_error(
-                exc,
-                policy,
-                where=f"at {self.base_url}",
-                retry_seconds=self.config.retry_seconds,
-                request_timeout=self.config.request_timeout,
+            flex_full = isinstance(exc, openai.APIStatusError) and _error_code(exc) == "resource_unavailable"
+            spent = (
+                policy.gave_up
+                and not flex_full
+                and budget_spent_error(
+                    exc,
+                    policy,
+                    where=f"at {self.base_url}",
+                    retry_seconds=self.config.retry_seconds,
+                    request_timeout=self.timeout,
+                )
             )
             if spent:
                 raise spent from None
@@ -477,7 +494,7 @@ class OpenAIProvider(Provider):
         where = f"at {safe_url(self.base_url)}"
         if isinstance(exc, openai.APITimeoutError):
             return RateLimitError(
-                f"OpenAI requests {where} timed out ({self.config.request_timeout:g}s) {attempts} times. "
+                f"OpenAI requests {where} timed out ({self.timeout:g}s) {attempts} times. "
                 "Try again later, lower --concurrency, or raise SHEETS_AI_REQUEST_TIMEOUT."
             )
         if isinstance(exc, openai.APIConnectionError):
@@ -533,6 +550,12 @@ class OpenAIProvider(Provider):
             return QuotaExhaustedError(
                 "OpenAI says this account has run out of quota (429 insufficient_quota); retrying will not help. "
                 f"Add credit or raise the usage limit at {BILLING_URL}, then run the same command again."
+            )
+        if status == 429 and _error_code(exc) == "resource_unavailable":
+            return RateLimitError(
+                f"The flex tier had no capacity for {self.model} {where} (429 resource_unavailable) for "
+                f"{self.config.retry_seconds:g}s and {attempts} attempts. Run again later (finished rows are saved), "
+                "raise --retry-seconds, or leave out --service-tier flex (standard price) or use --batch-api."
             )
         if status == 429 and request_too_large(exc):
             return ProviderError(

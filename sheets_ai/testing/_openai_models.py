@@ -48,6 +48,8 @@ CHAT_PARAMS = frozenset(
     ]
 )  # fmt: skip
 SAMPLING = ("temperature", "top_p")
+#: ``service_tier`` values of Chat Completions (openai-python ``completion_create_params``).
+SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 #: Reasoning tokens a request spends at each effort when the server is not told a number.
 DEFAULT_SPEND = {"none": 0, "minimal": 8, "low": 64, "medium": 256, "high": 1024, "xhigh": 2048, "max": 4096}
 
@@ -66,6 +68,8 @@ class Rules:
     json_schema: bool = True
     logprobs: bool = True
     chat: bool = True
+    #: ``service_tier: "flex"`` is offered (OpenAI's flex processing guide: o3, o4-mini, the gpt-5 family).
+    flex: bool = False
 
 
 _PLAIN = Rules("chat")
@@ -103,17 +107,17 @@ RULES: dict[str, Rules] = {
     **dict.fromkeys(
         ["gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5-2025-08-07", "gpt-5-mini-2025-08-07",
          "gpt-5-nano-2025-08-07"],
-        _GPT5,
+        replace(_GPT5, flex=True),
     ),
     "gpt-5-chat-latest": replace(_PLAIN, family="gpt-5-chat", logprobs=False),
-    **dict.fromkeys(["gpt-5.1", "gpt-5.1-2025-11-13"], _GPT51),
-    **dict.fromkeys(["gpt-5.2", "gpt-5.2-2025-12-11"], _GPT52),
+    **dict.fromkeys(["gpt-5.1", "gpt-5.1-2025-11-13"], replace(_GPT51, flex=True)),
+    **dict.fromkeys(["gpt-5.2", "gpt-5.2-2025-12-11"], replace(_GPT52, flex=True)),
     **dict.fromkeys(["gpt-5.1-chat-latest", "gpt-5.2-chat-latest"], _CHAT_LATEST),
     **dict.fromkeys(
-        ["o1", "o1-2024-12-17", "o3", "o3-2025-04-16", "o3-mini", "o3-mini-2025-01-31", "o4-mini",
-         "o4-mini-2025-04-16"],
+        ["o1", "o1-2024-12-17", "o3-mini", "o3-mini-2025-01-31"],
         _O,
     ),
+    **dict.fromkeys(["o3", "o3-2025-04-16", "o4-mini", "o4-mini-2025-04-16"], replace(_O, flex=True)),
     **dict.fromkeys(["o1-pro", "o1-pro-2025-03-19", "o3-pro", "o3-pro-2025-06-10"], _PRO),
     **dict.fromkeys(
         ["gpt-5-pro", "gpt-5-pro-2025-10-06", "gpt-5.2-pro", "gpt-5.2-pro-2025-12-11"],
@@ -155,6 +159,13 @@ def check_request(model: str, rules: Rules, body: Mapping[str, Any]) -> Reply | 
     for name in body:
         if name not in CHAT_PARAMS:
             return _reply(400, f"Unrecognized request argument supplied: {name}", None, None)
+    tier = body.get("service_tier")
+    if tier is not None and tier not in SERVICE_TIERS:
+        return _reply(400, f"Invalid value: '{tier}'. Supported values are: {_listed(SERVICE_TIERS)}.",
+                      "service_tier", "invalid_value")  # fmt: skip
+    if tier == "flex" and not rules.flex:
+        return _reply(400, f"Flex processing is not available for model '{model}'.", "service_tier",
+                      "invalid_value")  # fmt: skip
     if "max_tokens" in body and not rules.max_tokens:
         return _reply(
             400,

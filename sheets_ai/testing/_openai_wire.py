@@ -53,6 +53,8 @@ class Reply:
     delay: float = 0.0
     #: Runs when the answer is about to be sent, after ``delay`` (e.g. refund tokens charged at arrival).
     after: Callable[[], None] | None = None
+    #: A ``str`` body is sent as is with this type (a file's content); a dict always as JSON.
+    content_type: str = "application/json"
 
 
 def error(

@@ -240,6 +240,7 @@ def _add_sheet(book: Spreadsheet, req: Json) -> Json:
         int(grid.get("rowCount") or 1000),
         int(grid.get("columnCount") or 26),
     )
+    sheet.hidden = bool(props.get("hidden"))
     return {"addSheet": {"properties": sheet.properties(book.sheets.index(sheet))}}
 
 

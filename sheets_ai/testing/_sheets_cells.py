@@ -15,6 +15,8 @@ from openpyxl.utils.cell import column_index_from_string, get_column_letter
 Scalar = str | int | float | bool
 
 DEFAULT_ROWS = 1000
+#: The most characters one cell holds (Google Sheets' limit; a longer value is a 400).
+CELL_CHARS = 50_000
 DEFAULT_COLS = 26
 
 _STATUS_NAMES = {

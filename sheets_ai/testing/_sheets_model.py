@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sheets_ai.testing._sheets_cells import (
+    CELL_CHARS,
     DEFAULT_COLS,
     DEFAULT_ROWS,
     ApiError,
@@ -41,6 +42,8 @@ class Sheet:
     grid: list[list[Cell | None]] = field(default_factory=list)
     #: (row, col) 0-based -> userEnteredFormat (sheets_ai.testing._sheets_formats).
     formats: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    #: SheetProperties.hidden: not shown in the UI (the API omits the field when false).
+    hidden: bool = False
 
     def cell(self, r: int, c: int) -> Cell | None:
         if r < len(self.grid) and c < len(self.grid[r]):
@@ -102,6 +105,7 @@ class Sheet:
             "index": index,
             "sheetType": "GRID",
             "gridProperties": {"rowCount": self.row_count, "columnCount": self.col_count},
+            **({"hidden": True} if self.hidden else {}),
         }
 
 
@@ -274,6 +278,13 @@ def write_block(
             )
         sheet.row_count = max(sheet.row_count, b.r0 + nrows)
         sheet.col_count = max(sheet.col_count, b.c0 + ncols)
+    for row in values:
+        for value in row:
+            if isinstance(value, str) and len(value) > CELL_CHARS:
+                raise ApiError(
+                    400,
+                    f"Your input contains more than the maximum of {CELL_CHARS} characters in a single cell.",
+                )
     cells = 0
     for i, row in enumerate(values):
         for j, raw in enumerate(row):

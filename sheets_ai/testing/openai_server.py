@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -64,6 +65,7 @@ from ._openai_answers import (
     overlong,
     with_control_chars,
 )
+from ._openai_batches import BatchDesk
 from ._openai_limits import HEADER_MODES, ServerLimits, completion_cap
 from ._openai_logprobs import logprobs_field
 from ._openai_models import RULES, Rules, check_request, fit_in_cap, reasoning_spend
@@ -73,6 +75,8 @@ from ._openai_schema import response_format_problem
 from ._openai_standins import compat_modes, dress, refusal
 from ._openai_wire import Reply, error, mask_key
 
+#: Files and Batch API paths (:mod:`._openai_batches`).
+BATCH_ROUTES = re.compile(r"/v1/(files|batches)(/|$)")
 ITEM_FAULTS = ("drop", "duplicate", "invalid", "length", "malformed")
 TRANSIENT_FAULTS = ("429", "500", "503")
 CHAOS_FAULTS = TRANSIENT_FAULTS + ITEM_FAULTS
@@ -100,6 +104,8 @@ class FakeOpenAI:
         reasoning_tokens: int | None = None,
         extra_models: Mapping[str, str] | None = None,
         compat: str | Iterable[str] | None = None,
+        batch_delay: float = 0.0,
+        flex_unavailable: float = 0.0,
     ) -> None:
         self.host, self.port = host, port
         self.latency, self.retry_after, self.chaos = latency, retry_after, chaos
@@ -121,6 +127,10 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: /v1/files and /v1/batches (:mod:`._openai_batches`): each line answered by this chat endpoint.
+        self.batches = BatchDesk(self._batch_line, completion_delay=batch_delay)
+        #: The share of flex requests answered 429 ``resource_unavailable`` (flex's "Resource Unavailable").
+        self.flex_unavailable = flex_unavailable
 
     # ------------------------------------------------------------ control
     @property
@@ -181,22 +191,30 @@ class FakeOpenAI:
                 return self._rng.choice(CHAOS_FAULTS)
         return "ok"
 
-    def handle(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
-        record: dict[str, Any] = {"path": path, "time": time.time(), "outcome": "ok"}
+    def handle(self, path: str, headers: dict[str, str], raw: bytes, method: str = "POST") -> Reply:
+        record: dict[str, Any] = {"path": path, "method": method, "time": time.time(), "outcome": "ok"}
         arrived = time.monotonic()
         with self._lock:
             self.requests.append(record)
             self._request_ids += 1
             record["request_id"] = f"req_fake{self._request_ids:06d}"
-        reply = self._answer(path, headers, raw, record, arrived)
+        reply = self._answer(path, headers, raw, record, arrived, method)
         record["status"] = reply.status
         reply.headers["x-request-id"] = record["request_id"]
         return reply
 
     def _answer(
-        self, path: str, headers: dict[str, str], raw: bytes, record: dict[str, Any], arrived: float
+        self,
+        path: str,
+        headers: dict[str, str],
+        raw: bytes,
+        record: dict[str, Any],
+        arrived: float,
+        method: str,
     ) -> Reply:
-        if not path.split("?", 1)[0].rstrip("/").endswith("/chat/completions"):  # a query is not the path
+        route = path.split("?", 1)[0].rstrip("/")  # a query is not the path
+        chat = route.endswith("/chat/completions") and method == "POST"
+        if not chat and not BATCH_ROUTES.search(route):
             record["outcome"] = "404"
             return error(404, f"Unknown path {path}", "invalid_request_error", "unknown_url")
         key = headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -208,14 +226,54 @@ class FakeOpenAI:
                 "invalid_request_error",
                 "invalid_api_key",
             )
+        if not chat:
+            reply = self.batches.handle(method, path, headers, raw)
+            record["outcome"] = "ok" if reply.status == 200 else str(reply.status)
+            return reply
         try:
             body = json.loads(raw or b"{}")
-            messages = body["messages"]
+            if "messages" not in body:
+                raise KeyError("messages")
         except (ValueError, KeyError, TypeError):
             record["outcome"] = "400"
             return error(
                 400, "We could not parse the JSON body of your request.", "invalid_request_error", None
             )
+        return self._complete(body, record, arrived, key=key)
+
+    def _batch_line(self, body: dict[str, Any], fault: str) -> tuple[int, dict[str, Any], str]:
+        """One line of a batch, answered as the synchronous endpoint answers it (no rate limits, no delay)."""
+        record: dict[str, Any] = {"path": "/v1/batches (line)", "time": time.time(), "outcome": "ok"}
+        with self._lock:
+            self.requests.append(record)
+            self._request_ids += 1
+            record["request_id"] = f"req_fake{self._request_ids:06d}"
+        record["batch"] = True
+        if not isinstance(body.get("messages"), list):
+            reply = error(400, "Missing required parameter: 'messages'.", "invalid_request_error",
+                          "missing_required_parameter", param="messages")  # fmt: skip
+        elif fault in ("400", "500"):
+            record["outcome"] = record["status"] = fault
+            reply = error(int(fault), "The server had an error while processing your request." if fault == "500"
+                          else "Invalid request.", "server_error" if fault == "500" else "invalid_request_error", None)  # fmt: skip
+        else:
+            reply = self._complete(body, record, time.monotonic(), fault)
+        if reply.after is not None:
+            reply.after()
+        record["status"] = reply.status
+        assert isinstance(reply.body, dict)
+        return reply.status, reply.body, str(record["request_id"])
+
+    def _complete(
+        self,
+        body: dict[str, Any],
+        record: dict[str, Any],
+        arrived: float,
+        batch_fault: str | None = None,
+        key: str = "",
+    ) -> Reply:
+        """The chat-completions answer to a parsed request body (a synchronous request or a batch line)."""
+        messages = body["messages"] if isinstance(body.get("messages"), list) else []
         model = str(body.get("model", ""))
         record["body"] = body
         rules = self.rules(model)
@@ -223,7 +281,7 @@ class FakeOpenAI:
         if rejected is not None:
             record["outcome"] = str(rejected.status)
             return rejected
-        fault = self._next_fault()
+        fault = self._next_fault() if batch_fault is None else batch_fault
         record["outcome"] = fault
         if model not in self.models or fault == "404":
             return error(
@@ -259,6 +317,16 @@ class FakeOpenAI:
             )
         if fault == "429":
             return self.limits.scripted_429(model, self.retry_after)
+        if fault == "resource_unavailable" or (body.get("service_tier") == "flex" and self._flex_busy()):
+            record["outcome"] = "resource_unavailable"
+            return error(
+                429,
+                "Resource Unavailable: flex processing has no capacity for this request right now. Please try "
+                "again later, or send it without service_tier 'flex'.",
+                "rate_limit_error",
+                "resource_unavailable",
+                self.retry_after,
+            )
         if any(INVALID_MARK in str(m.get("content") or "") for m in messages):
             record["outcome"] = "invalid_prompt"
             return error(
@@ -284,7 +352,9 @@ class FakeOpenAI:
             content, completion, reasoning, cut = fit_in_cap(content, reasoning, body, tokens.count)
             finish = "length" if cut else finish
         charged = prompt + (completion_cap(body) or completion)  # what OpenAI counts on arrival
-        limited, outcome = self.limits.admit(model, charged, arrived)
+        limited, outcome = (
+            (None, "ok") if batch_fault is not None else self.limits.admit(model, charged, arrived)
+        )
         if limited is not None:
             record["outcome"] = outcome
             return limited
@@ -326,12 +396,19 @@ class FakeOpenAI:
                 }
             ],
             "usage": usage,
+            "service_tier": "flex" if body.get("service_tier") == "flex" else "default",
             "system_fingerprint": "fp_fake",
         }
         if not self.send_usage:
             del completion_body["usage"]
+        if batch_fault is not None:  # a batch line: no rate limits, no waiting
+            return Reply(200, completion_body)
         settle = lambda: self.limits.settle(charged, prompt + completion)  # noqa: E731
         return Reply(200, completion_body, self.limits.headers(), delay, after=settle)
+
+    def _flex_busy(self) -> bool:
+        with self._lock:
+            return bool(self.flex_unavailable) and self._rng.random() < self.flex_unavailable
 
     def rules(self, model: str) -> Rules | None:
         """The parameter rules ``model`` is served with (None: a name given in ``models`` only, unchecked)."""
@@ -429,7 +506,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: requests are recorded in ``FakeOpenAI.requests`` instead."""
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/").endswith("/models"):
+        if BATCH_ROUTES.search(self.path.split("?", 1)[0]):
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self._send(self.fake.handle(self.path, headers, b"", method="GET"))
+        elif self.path.rstrip("/").endswith("/models"):
             data = [
                 {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
                 for m in sorted(self.fake.models)
@@ -454,7 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
         ).encode()
         try:
             self.send_response(reply.status)
-            self.send_header("content-type", "application/json")
+            self.send_header("content-type", reply.content_type)
             self.send_header("content-length", str(len(payload)))
             if "x-request-id" not in reply.headers:
                 self.send_header("x-request-id", "req_fake_get")
@@ -508,6 +588,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-usage", action="store_true", help="Leave 'usage' out of every answer.")
     parser.add_argument(
+        "--batch-delay", type=float, default=0.0, help="Seconds before a batch (/v1/batches) is completed."
+    )
+    parser.add_argument(
+        "--batch-faults",
+        default="",
+        help="Comma-separated faults for the first batch lines, e.g. ok,500,expire.",
+    )
+    parser.add_argument(
+        "--flex-unavailable",
+        type=float,
+        default=0.0,
+        help="Share of service_tier flex requests answered 429 resource_unavailable.",
+    )
+    parser.add_argument(
         "--compat",
         default="",
         help="Stand in for a compatible server: fenced, freetext, no-json-schema (comma-separated).",
@@ -522,7 +616,9 @@ def main(argv: list[str] | None = None) -> None:
         args.port, host=args.host, latency=args.latency, rpm=args.rpm, tpm=args.tpm, burst_seconds=args.burst_seconds,
         rate_limit_headers=args.rate_limit_headers, api_key=args.api_key, retry_after=args.retry_after, chaos=args.chaos, seed=args.seed,
         reasoning_tokens=args.reasoning_tokens, extra_models=extra, usage=not args.no_usage, compat=args.compat or None,
+        batch_delay=args.batch_delay, flex_unavailable=args.flex_unavailable,
     )  # fmt: skip
+    server.batches.script(*[f.strip() for f in args.batch_faults.split(",") if f.strip()])
     server.script(*[f.strip() for f in args.faults.split(",") if f.strip()])
     server.start()
     print(f"Fake OpenAI server on {server.url} (Ctrl-C to stop)", flush=True)
