@@ -44,12 +44,15 @@ def _selection_options(fn: Callable[..., Any], *, source_required: bool = True) 
         click.argument("source", required=source_required),
         click.option(
             "--task",
-            type=click.Choice(["sentiment", "summarize", "classify", "extract"]),
-            help="What to do with each row (default: sentiment).",
+            metavar="TASK[,TASK…]",
+            help="sentiment, summarize, classify or extract (default: sentiment); several in one pass: "
+            "sentiment,summarize with one --output column each.",
         ),
         click.option("--input", "input_", metavar="COLUMN", help="Input column: header text or letter."),
         click.option(
-            "--output", metavar="COLUMN", help="Output column: header text (created if missing) or letter."
+            "--output",
+            metavar="COLUMN[,COLUMN…]",
+            help="Output column: header text (created if missing) or letter; one per task.",
         ),
         click.option("--sheet", help="Worksheet name (default: the active sheet)."),
         click.option("--header-row", type=int, help="Row number of the header row (default 1)."),
