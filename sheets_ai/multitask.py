@@ -26,6 +26,7 @@ The offline analyzer is free and reads each row locally, so it simply runs each 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from .dedup import normalize
 from .errors import SheetsAIError, UsageError
 from .pipeline import RESULT_HEADERS, ProgressCallback, answer_key, run_one
 from .planning import PlannedRow, plan_for, select_rows
-from .providers import get_provider
+from .providers import get_provider, openai_key_configured
 from .providers.base import Provider
 from .report import RunReport
 from .tables import open_table
@@ -45,6 +46,8 @@ from .tables.base import Table, WriteOutcome
 from .tables.memory import HEADER_ROW, MemoryTable
 from .task_set import part_configs, task_names
 from .tasks import build_task
+
+log = logging.getLogger("sheets_ai")
 
 #: Options of a file run that mean nothing for the in-memory table the combined step runs on.
 _MEMORY_RUN = {
@@ -102,10 +105,18 @@ def run_tasks(
 ) -> RunReport:
     """Run every task of ``config`` over its own output column, asking the rows they share in one request."""
     started = time.monotonic()
+    notices = []
+    if config.provider == "auto":  # decided once, said once
+        local = not openai_key_configured(config)
+        if local:
+            notices.append("No OPENAI_API_KEY set: using the offline analyzer (--provider local).")
+            log.info("%s", notices[-1])
+        config = config.model_copy(update={"provider": "local" if local else "openai"})
     parts = part_configs(config)
     for part in parts:
         build_task(part)  # each task's own options (--labels, --prompt …) checked before anything is read
     pass_ = _Pass(config, parts, progress, table)
+    pass_.notices = notices
     try:
         pass_.execute()
     except SheetsAIError as exc:
@@ -128,63 +139,63 @@ class _Pass:
         self.task_reports: dict[str, RunReport] = {}
         self.plans: dict[str, _Plan] = {}
         self.error: SheetsAIError | None = None
+        self.combining = False
+        self.notices: list[str] = []
 
     # ---------------------------------------------------------------- the pass
     def execute(self) -> None:
         provider = get_provider(self.parts[0])
+        self.combining = provider.cacheable  # the offline analyzer: each task in turn, nothing to combine
+        store: AnswerStore | None = None
+        if self.combining:
+            store = ResultCache(self.config.cache_dir) if self.config.cache else MemoryCache()
         try:
-            if provider.cacheable:
-                store: AnswerStore = (
-                    ResultCache(self.config.cache_dir) if self.config.cache else MemoryCache()
-                )
-                try:
-                    self._plan(provider, store)
-                    self._ask(provider, store)
-                finally:
-                    if isinstance(store, ResultCache):
-                        store.close()
-                given = store if isinstance(store, MemoryCache) else None
-            else:
-                given = None  # the offline analyzer: each task in turn, nothing to combine
+            self._plan(provider, store)
+            if store is not None:
+                self._ask(provider, store)
         finally:
             provider.close()
+            if isinstance(store, ResultCache):
+                store.close()
         if self.config.dry_run:
             self._estimate_rest()
         else:
-            self._write(given)
+            self._write(store if isinstance(store, MemoryCache) else None)
         if self.error is not None:
             raise self.error
 
-    def _plan(self, provider: Provider, store: AnswerStore) -> None:
+    def _plan(self, provider: Provider, store: AnswerStore | None) -> None:
         """Read each task's column and plan its rows as its own run will."""
-        source = self.table or open_table(self.parts[0], for_writing=False)
         columns: dict[int, str] = {}
-        try:
-            for name, part in zip(self.names, self.parts, strict=True):
+        for name, part in zip(self.names, self.parts, strict=True):
+            # A file table reads once (then keeps only the bytes it patches): one read-only open per task.
+            source = self.table or open_table(part, for_writing=False)
+            try:
                 assert part.input and part.output
                 data = source.read(
                     part.input, part.output, header_row=part.header_row, new_header=RESULT_HEADERS.get(name)
                 )
-                if data.output_conflict and not part.overwrite:
-                    raise UsageError(data.output_conflict)
-                if not data.output_header_created and data.output_col in columns:
-                    raise UsageError(
-                        f"--output {self.config.output}: tasks {columns[data.output_col]} and {name} both "
-                        f"name column {part.output!r}; each task needs its own output column."
-                    )
-                columns[data.output_col] = name
-                task = build_task(part)
-                selection = select_rows(data.cells, part)
-                plan = _Plan(part, rows_total=len(data.cells), skipped=selection.skipped)
-                for p in plan_for(selection.cells, part, provider, task):
-                    plan.rows[p.row] = p
+            finally:
+                if self.table is None:
+                    source.close()
+            if data.output_conflict and not part.overwrite:
+                raise UsageError(data.output_conflict)
+            if not data.output_header_created and data.output_col in columns:
+                raise UsageError(
+                    f"--output {self.config.output}: tasks {columns[data.output_col]} and {name} both "
+                    f"name column {part.output!r}; each task needs its own output column."
+                )
+            columns[data.output_col] = name
+            task = build_task(part)
+            selection = select_rows(data.cells, part)
+            plan = _Plan(part, rows_total=len(data.cells), skipped=selection.skipped)
+            for p in plan_for(selection.cells, part, provider, task):
+                plan.rows[p.row] = p
+                if store is not None:
                     plan.keys[p.row] = answer_key(provider, task, p.text)
-                hits = store.get_entries(plan.keys.values())
-                plan.cached = {row for row, key in plan.keys.items() if key in hits}
-                self.plans[name] = plan
-        finally:
-            if self.table is None:
-                source.close()
+            hits = store.get_entries(plan.keys.values()) if store is not None else {}
+            plan.cached = {row for row, key in plan.keys.items() if key in hits}
+            self.plans[name] = plan
 
     def _groups(self) -> dict[tuple[str, ...], list[int]]:
         """Rows that two or more tasks need, and no task would send differently, by the set of tasks."""
@@ -255,7 +266,7 @@ class _Pass:
         """Dry runs: each task's rows that are not combined, estimated over an in-memory table of their texts."""
         for name, part in zip(self.names, self.parts, strict=True):
             plan = self.plans.get(name)
-            if plan is None:  # the offline analyzer: each task's own estimate over the real table
+            if plan is None or not self.combining:  # the offline analyzer: each task's own estimate
                 self._step(name, part, table=self.table)
                 continue
             alone = [p.original for row, p in plan.rows.items() if row not in plan.combined | plan.cached]
@@ -290,6 +301,7 @@ class _Pass:
         """One report: shared requests, tokens and cost; rows per task in ``tasks``; failures named by task."""
         config = self.config
         report = RunReport(task=config.task, source=config.source, dry_run=config.dry_run, seconds=seconds)
+        report.notices.extend(self.notices)
         every = [*self.combined_reports, *self.task_reports.values()]
         for r in every:
             for attr in ("requests", "server_requests", "retries", "rate_limited", "prompt_tokens"):
@@ -314,13 +326,12 @@ class _Pass:
             report.output, report.sheet = r.output or report.output, r.sheet or report.sheet
         report.requests_combined = sum(r.requests for r in self.combined_reports)
         report.rows_selected = len({row for plan in self.plans.values() for row in plan.rows})
+        skips: list[dict[str, int]] = []
         for name, part in zip(self.names, self.parts, strict=True):
             r = self.task_reports.get(name) or RunReport(task=name, dry_run=config.dry_run)
             plan = self.plans.get(name)
             combined = len(plan.combined) if plan else 0
-            if plan is None:  # the offline analyzer: the task's own run chose the rows
-                report.rows_selected = max(report.rows_selected, r.rows_selected)
-            cached = r.rows_cached if config.dry_run or plan is None else len(plan.cached)
+            cached = len(plan.cached) if plan and self.combining else r.rows_cached
             entry = {
                 "task": name,
                 "output": part.output,
@@ -340,9 +351,10 @@ class _Pass:
             report.rows_truncated = max(report.rows_truncated, r.rows_truncated)
             report.rows_cached += cached
             report.rows_deduplicated = max(report.rows_deduplicated, r.rows_deduplicated)
-            for key, n in (plan.skipped if plan and config.dry_run else r.skipped).items():
-                report.skipped[key] = max(report.skipped.get(key, 0), n)
+            skips.append(plan.skipped if plan else r.skipped)
             report.failures.extend(type(f)(row=f.row, reason=f"{name}: {f.reason}") for f in r.failures)
-        report.rows_skipped = report.rows_total - report.rows_selected if report.rows_total else 0
+        # a row counts as skipped when every task skips it (for the same reason)
+        report.skipped = {k: n for k in skips[0] if (n := min(s.get(k, 0) for s in skips))}
+        report.rows_skipped = sum(report.skipped.values())
         report.failures.sort(key=lambda f: f.row)
         return report.redact()
