@@ -129,6 +129,7 @@ def test_google_sheets_gets_both_columns(sheets: SheetsEmulator, fake_openai: Fa
     values = sheets.values(sid, "Sheet1")
     assert values[0] == ["Review", "Sentiment", "Summary"]
     assert [r[1:] for r in values[1:]] == [[expected_answer("sentiment", t), summary(t)] for t in REVIEWS]
+    assert [t["rows_written"] for t in report["tasks"]] == [6, 6]
 
 
 # ---------------------------------------------------------------------------------- re-asks and reruns
