@@ -39,11 +39,25 @@ Examples:
 """
 
 
+class _TaskList(click.ParamType):
+    """``sentiment``, or several tasks for one pass: ``sentiment,summarize`` (each checked like a choice)."""
+
+    name = "task"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        choice = click.Choice(["sentiment", "summarize", "classify", "extract"])
+        return ",".join(choice.convert(part.strip(), param, ctx) for part in str(value).split(","))
+
+
+_TASKS = _TaskList()
+
+
 def _selection_options(fn: Callable[..., Any], *, source_required: bool = True) -> Callable[..., Any]:
     options = [
         click.argument("source", required=source_required),
         click.option(
             "--task",
+            type=_TASKS,
             metavar="TASK[,TASK…]",
             help="sentiment, summarize, classify or extract (default: sentiment); several in one pass: "
             "sentiment,summarize with one --output column each.",

@@ -167,7 +167,7 @@ class RunConfig(BaseModel):
         for name in names:
             if name not in choices:
                 raise ValueError(
-                    f"{name!r} is not a task; use {', '.join(choices)} (several: sentiment,summarize)"
+                    f"{name!r} is not one of {', '.join(map(repr, choices))} (several tasks: sentiment,summarize)"
                 )
         if len(set(names)) != len(names):
             raise ValueError(f"{','.join(names)} names a task twice; give each task once")
