@@ -269,3 +269,33 @@ def test_the_server_reads_and_answers_a_combined_request_with_its_own_reader(fak
     with pytest.raises(openai.BadRequestError) as err:
         c.chat.completions.create(model="gpt-4.1-mini", messages=messages, response_format=loose)  # type: ignore[arg-type]
     assert err.value.code == "invalid_json_schema" and "('properties', 'summarize')" in err.value.message
+
+
+# ---------------------------------------------------------------------------------- stops keep finished rows
+def test_a_stop_in_the_combined_requests_writes_what_finished_and_sends_nothing_more(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "reviews.csv", REVIEWS)
+    fake_openai.script("ok", "insufficient_quota")
+    args = (*BOTH, *openai_args(fake_openai), "--batch-size", "3", "--concurrency", "1", "--no-cache")
+    proc, report = run_json("run", source, *args)
+    assert proc.returncode != 0 and "quota" in report["error"]
+    assert len(fake_openai.requests) == 2  # the write runs after the stop send nothing
+    rows = read_csv(source)
+    assert [(r["Sentiment"], r["Summary"]) for r in rows[:3]] == [
+        (expected_answer("sentiment", t), summary(t)) for t in REVIEWS[:3]
+    ]
+    assert all(r["Sentiment"] == r["Summary"] == "" for r in rows[3:])
+    assert [t["rows_written"] for t in report["tasks"]] == [3, 3] and report["rows_remaining"] == 6
+
+
+def test_max_cost_holds_for_the_whole_pass(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "reviews.csv", REVIEWS)
+    args = (*BOTH, *openai_args(fake_openai), "--batch-size", "3", "--concurrency", "1")
+    _, estimate = run_json("estimate", source, *args)
+    one_request = estimate["estimated_max_cost_usd"] / 2  # the worst case of one combined request
+    cap = one_request * 1.1
+    proc, report = run_json("run", source, *args, "--max-cost", f"{cap:.8f}")
+    assert proc.returncode == 1 and "budget" in (report["stopped"] or "")
+    assert report["requests_combined"] == 1 and report["cost_usd"] <= cap
+    assert sum(1 for r in read_csv(source) if r["Summary"]) == 3  # the rest waits for a rerun
