@@ -325,7 +325,14 @@ class _Pass:
         for r in self.task_reports.values():
             report.output, report.sheet = r.output or report.output, r.sheet or report.sheet
         report.requests_combined = sum(r.requests for r in self.combined_reports)
-        report.rows_selected = len({row for plan in self.plans.values() for row in plan.rows})
+        every_row = {row for plan in self.plans.values() for row in plan.rows}
+        report.rows_selected = len(every_row)
+        # rows, like rows_selected: those whose every task is answered from the cache (per task in ``tasks``)
+        report.rows_cached = (
+            sum(all(row in p.cached for p in self.plans.values() if row in p.rows) for row in every_row)
+            if self.combining
+            else 0
+        )
         skips: list[dict[str, int]] = []
         for name, part in zip(self.names, self.parts, strict=True):
             r = self.task_reports.get(name) or RunReport(task=name, dry_run=config.dry_run)
@@ -349,7 +356,6 @@ class _Pass:
             report.rows_changed += r.rows_changed
             report.rows_remaining += r.rows_remaining
             report.rows_truncated = max(report.rows_truncated, r.rows_truncated)
-            report.rows_cached += cached
             report.rows_deduplicated = max(report.rows_deduplicated, r.rows_deduplicated)
             skips.append(plan.skipped if plan else r.skipped)
             report.failures.extend(type(f)(row=f.row, reason=f"{name}: {f.reason}") for f in r.failures)

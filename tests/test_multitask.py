@@ -299,3 +299,24 @@ def test_max_cost_holds_for_the_whole_pass(fake_openai: FakeOpenAI, tmp_path: Pa
     assert proc.returncode == 1 and "budget" in (report["stopped"] or "")
     assert report["requests_combined"] == 1 and report["cost_usd"] <= cap
     assert sum(1 for r in read_csv(source) if r["Summary"]) == 3  # the rest waits for a rerun
+
+
+# ---------------------------------------------------------------------------------- Python API
+def test_enrich_with_several_tasks_returns_one_result_list_per_task(fake_openai: FakeOpenAI) -> None:
+    import pandas as pd
+
+    import sheets_ai
+
+    options = {"provider": "openai", "base_url": fake_openai.url, "cache": False}
+    got = sheets_ai.enrich(REVIEWS, task=["sentiment", "summarize"], **options)
+    assert got == {
+        "sentiment": [expected_answer("sentiment", t) for t in REVIEWS],
+        "summarize": [summary(t) for t in REVIEWS],
+    }
+    assert tasks_of(fake_openai) == [["sentiment", "summarize"]]
+    series = pd.Series(REVIEWS[:2], index=[10, 20])
+    frame = sheets_ai.enrich(series, task="sentiment,classify", labels="kettle,other", **options)
+    assert list(frame.index) == [10, 20] and list(frame.columns) == ["sentiment", "classify"]
+    assert list(frame["classify"]) == ["kettle", "other"]
+    with pytest.raises(sheets_ai.UsageError, match="run_texts\\(\\) runs one task"):
+        sheets_ai.run_texts(REVIEWS, task="sentiment,summarize", **options)
