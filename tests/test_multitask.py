@@ -320,3 +320,49 @@ def test_enrich_with_several_tasks_returns_one_result_list_per_task(fake_openai:
     assert list(frame["classify"]) == ["kettle", "other"]
     with pytest.raises(sheets_ai.UsageError, match="run_texts\\(\\) runs one task"):
         sheets_ai.run_texts(REVIEWS, task="sentiment,summarize", **options)
+
+
+def test_cloud_run_tasks_fill_both_columns_of_their_own_blocks(
+    sheets: SheetsEmulator, fake_openai: FakeOpenAI
+) -> None:
+    sid = sheets.add_spreadsheet("Reviews", {"Sheet1": [["Review"], *([t] for t in REVIEWS)]})
+    for index in range(2):
+        env = {
+            "CLOUD_RUN_JOB": "sheets-ai", "CLOUD_RUN_EXECUTION": "sheets-ai-x", "CLOUD_RUN_TASK_INDEX": str(index),
+            "CLOUD_RUN_TASK_COUNT": "2", "CLOUD_RUN_TASK_ATTEMPT": "0", "SHEETS_AI_SOURCE": sid,
+            "SHEETS_AI_INPUT": "Review", "SHEETS_AI_TASK": "sentiment,summarize",
+            "SHEETS_AI_OUTPUT": "Sentiment,Summary", "SHEETS_AI_PROVIDER": "openai",
+            "SHEETS_AI_BASE_URL": fake_openai.url,
+        }  # fmt: skip
+        fake_openai.reset()
+        proc = run_cli("job", env=env)
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+        assert sent_rows(fake_openai) == [REVIEWS[3 * index : 3 * index + 3]]
+        assert tasks_of(fake_openai) == [["sentiment", "summarize"]]
+    values = sheets.values(sid, "Sheet1")
+    assert values[0] == ["Review", "Sentiment", "Summary"]
+    assert [r[1:] for r in values[1:]] == [[expected_answer("sentiment", t), summary(t)] for t in REVIEWS]
+
+
+def test_duplicates_are_asked_once_and_a_row_cut_for_one_task_goes_to_each_task_alone(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    long = (
+        "The kettle is great. " + "It boils water quickly and quietly every morning. " * 160
+    )  # > 1,000 tokens
+    texts = [REVIEWS[0], REVIEWS[1], f"  {REVIEWS[0]} ", long, REVIEWS[1]]
+    source = write_csv(tmp_path / "reviews.csv", texts)
+    proc, report = run_json("run", source, *BOTH, *openai_args(fake_openai))
+    assert proc.returncode == 0, proc.stderr
+    # sentiment cuts the long row to 1,000 tokens, summarize does not: it is sent to each task on its own
+    assert tasks_of(fake_openai) == [["sentiment", "summarize"], "sentiment", "summarize"]
+    assert sent_rows(fake_openai)[0] == [REVIEWS[0], REVIEWS[1]]
+    assert sent_rows(fake_openai)[2] == [long]
+    rows = read_csv(source)
+    assert [r["Sentiment"] for r in rows] == [expected_answer("sentiment", t.strip()) for t in texts[:3]] + [
+        rows[3]["Sentiment"],
+        expected_answer("sentiment", REVIEWS[1]),
+    ]
+    assert rows[3]["Sentiment"] and rows[3]["Summary"] == summary(long)
+    assert [r["Summary"] for r in rows][:3] == [summary(t.strip()) for t in texts[:3]]
+    assert [t["rows_combined"] for t in report["tasks"]] == [4, 4]
