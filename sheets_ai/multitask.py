@@ -26,6 +26,7 @@ The offline analyzer is free and reads each row locally, so it simply runs each 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -89,8 +90,6 @@ class _SplitTable(MemoryTable):
         *,
         confidences: Mapping[int, str] | None = None,
     ) -> WriteOutcome:
-        import json
-
         found: dict[str, str] = {}
         for row, value in results.items():
             keys = self.keys[row - HEADER_ROW - 1]
@@ -105,7 +104,7 @@ def run_tasks(
 ) -> RunReport:
     """Run every task of ``config`` over its own output column, asking the rows they share in one request."""
     started = time.monotonic()
-    notices = []
+    notices: list[str] = []
     if config.provider == "auto":  # decided once, said once
         local = not openai_key_configured(config)
         if local:
@@ -115,8 +114,7 @@ def run_tasks(
     parts = part_configs(config)
     for part in parts:
         build_task(part)  # each task's own options (--labels, --prompt …) checked before anything is read
-    pass_ = _Pass(config, parts, progress, table)
-    pass_.notices = notices
+    pass_ = _Pass(config, parts, progress, table, notices)
     try:
         pass_.execute()
     except SheetsAIError as exc:
@@ -132,15 +130,16 @@ class _Pass:
         parts: list[RunConfig],
         progress: ProgressCallback | None,
         table: Table | None,
+        notices: list[str],
     ) -> None:
         self.config, self.parts, self.progress, self.table = config, parts, progress, table
+        self.notices = notices  # said once for the pass (each run's own notices are added to the report)
         self.names = task_names(config)
         self.combined_reports: list[RunReport] = []
         self.task_reports: dict[str, RunReport] = {}
         self.plans: dict[str, _Plan] = {}
         self.error: SheetsAIError | None = None
         self.combining = False
-        self.notices: list[str] = []
 
     # ---------------------------------------------------------------- the pass
     def execute(self) -> None:
