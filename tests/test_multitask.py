@@ -366,3 +366,18 @@ def test_duplicates_are_asked_once_and_a_row_cut_for_one_task_goes_to_each_task_
     assert rows[3]["Sentiment"] and rows[3]["Summary"] == summary(long)
     assert [r["Summary"] for r in rows][:3] == [summary(t.strip()) for t in texts[:3]]
     assert [t["rows_combined"] for t in report["tasks"]] == [4, 4]
+
+
+def test_output_file_gets_both_columns_and_the_source_stays_as_it_was(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "reviews.csv", REVIEWS)
+    before = source.read_bytes()
+    out = tmp_path / "out.csv"
+    proc = run_cli("run", source, *BOTH, *openai_args(fake_openai), "--output-file", out)
+    assert proc.returncode == 0, proc.stderr
+    assert source.read_bytes() == before and len(fake_openai.requests) == 1
+    rows = read_csv(out)
+    assert [(r["Sentiment"], r["Summary"]) for r in rows] == [
+        (expected_answer("sentiment", t), summary(t)) for t in REVIEWS
+    ]
