@@ -140,6 +140,7 @@ class _Pass:
         self.plans: dict[str, _Plan] = {}
         self.error: SheetsAIError | None = None
         self.combining = False
+        self.separately: tuple[int, float] | None = None  # dry runs: (requests, cost) of one run per task
 
     # ---------------------------------------------------------------- the pass
     def execute(self) -> None:
@@ -274,6 +275,21 @@ class _Pass:
                 self._step(name, part.model_copy(update=settings), table=MemoryTable(alone))
             report = self.task_reports.setdefault(name, RunReport(task=name, dry_run=True))
             report.rows_selected, report.rows_cached = len(plan.rows), len(plan.cached)
+        if self.combining and self.error is None:
+            self._separately()
+
+    def _separately(self) -> None:
+        """Dry runs: what each task would cost run on its own, so the estimate shows what one pass saves
+        (or, for very short rows in small batches, does not)."""
+        requests, cost = 0, 0.0
+        for name, part in zip(self.names, self.parts, strict=True):
+            plan = self.plans[name]
+            texts = [p.original for row, p in plan.rows.items() if row not in plan.cached]
+            if texts:
+                settings = {**_MEMORY_RUN, "output": "output", "max_cost": None}
+                alone = run_one(part.model_copy(update=settings), table=MemoryTable(texts))
+                requests, cost = requests + alone.requests, cost + (alone.estimated_cost_usd or 0.0)
+        self.separately = (requests, cost)
 
     def _step(self, name: str | None, config: RunConfig, **options: Any) -> None:
         """One pipeline run: task ``name``'s own, or (None) a combined one. A stop is kept, and raised after
@@ -324,6 +340,8 @@ class _Pass:
         for r in self.task_reports.values():
             report.output, report.sheet = r.output or report.output, r.sheet or report.sheet
         report.requests_combined = sum(r.requests for r in self.combined_reports)
+        if self.separately is not None:
+            report.requests_separately, report.estimated_cost_separately_usd = self.separately
         every_row = {row for plan in self.plans.values() for row in plan.rows}
         report.rows_selected = len(every_row)
         # rows, like rows_selected: those whose every task is answered from the cache (per task in ``tasks``)

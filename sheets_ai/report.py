@@ -81,6 +81,9 @@ class RunReport:
     tasks: list[dict[str, Any]] = field(default_factory=list)
     #: Several tasks in one pass: the requests that asked two or more tasks at once (part of ``requests``).
     requests_combined: int | None = None
+    #: Dry runs of several tasks: the requests and estimated cost of one run per task instead of one pass.
+    requests_separately: int | None = None
+    estimated_cost_separately_usd: float | None = None
 
     @property
     def exit_code(self) -> int:
@@ -132,6 +135,11 @@ class RunReport:
             shared = (
                 f"; {self.requests_combined} requests asked them together" if self.requests_combined else ""
             )
+            if self.dry_run and self.estimated_cost_separately_usd is not None:
+                shared += (
+                    f" (${self.estimated_cost_usd or 0.0:.4f} in {self.requests} requests; one run per task: "
+                    f"${self.estimated_cost_separately_usd:.4f} in {self.requests_separately})"
+                )
             details.append(f"{len(self.tasks)} tasks in one pass: {per}{shared}")
         if self.rows_skipped:
             why = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in self.skipped.items() if n)

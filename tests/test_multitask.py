@@ -186,6 +186,8 @@ def test_estimate_counts_the_combined_requests_and_shows_each_column(
     assert fake_openai.requests == []
     assert estimate["requests"] == estimate["requests_combined"] == 2
     assert [t["rows_selected"] for t in estimate["tasks"]] == [6, 6]
+    # what one run per task would take, for comparison: 2 + 2 requests at 4 rows each
+    assert estimate["requests_separately"] == 4 and estimate["estimated_cost_separately_usd"] > 0
     proc, ran = run_json("run", source, *args)
     assert proc.returncode == 0, proc.stderr
     assert ran["requests"] == estimate["requests"]
