@@ -60,17 +60,16 @@ def answer_key(provider: Provider, task: Task, text: str) -> str:
 
 
 class _Run:
-    ask = True  # False: only what the cache answers is written (run_one)
-
     def __init__(
         self,
         config: RunConfig,
         progress: ProgressCallback | None,
         table: Table | None,
-        cache: AnswerStore | None,
+        cache: AnswerStore | None = None,
+        ask: bool = True,  # False: only what the cache answers is written (run_one)
     ) -> None:
         self.config = config
-        self.given_table, self.given_cache = table, cache
+        self.given_table, self.given_cache, self.ask = table, cache, ask
         self.progress = progress
         self.started = time.monotonic()
         self.task: Task = build_task(config)
@@ -397,8 +396,7 @@ def run_one(
     remember_run_secrets(config)
     install_log_filter()
     try:
-        state = _Run(config, progress, table, cache)
-        state.ask = ask
+        state = _Run(config, progress, table, cache, ask)
     except SheetsAIError as exc:
         raise redact_exception(exc) from None
     try:
