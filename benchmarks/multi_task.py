@@ -107,8 +107,10 @@ def main() -> None:
         "meeting notes, avg 168 tokens), each as a CSV through `sheets_ai.run` (the CLI's pipeline), the real "
         "SDK and the fake server, cache off. One pass: `--task sentiment,summarize --output Sentiment,Summary`; "
         "two runs: `--task sentiment`, then `--task summarize`. Tokens are the server's exact o200k counts of "
-        "what arrived; both ways wrote the same two columns. Default batch sizes unless stated: a pass with a "
-        "summary uses the summary's (8 rows per request), a sentiment run alone 100.",
+        "what arrived; both ways wrote the same two columns. The generated reviews repeat themselves, and both "
+        "ways ask each distinct text once (duplicates sent once), hence fewer requests than rows / batch size. "
+        "Default batch sizes unless stated: a pass with a summary uses the summary's (8 rows per request), a "
+        "sentiment run alone 100.",
         "",
         "| corpus | way | requests | prompt tok/row | completion tok/row | $ per 1,000 rows | share of two runs |",
         "| --- | --- | --- | --- | --- | --- | --- |",
