@@ -383,3 +383,40 @@ def test_output_file_gets_both_columns_and_the_source_stays_as_it_was(
     assert [(r["Sentiment"], r["Summary"]) for r in rows] == [
         (expected_answer("sentiment", t), summary(t)) for t in REVIEWS
     ]
+
+
+@pytest.mark.slow
+def test_sigterm_during_the_combined_requests_writes_both_columns_of_finished_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+    import time
+
+    from conftest import start_cli
+
+    texts = [f"{REVIEWS[i % len(REVIEWS)]} Ticket {i}." for i in range(60)]
+    source = write_csv(tmp_path / "reviews.csv", texts)
+    with FakeOpenAI(port=0, latency=0.05) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        args = (*BOTH, *openai_args(server), "--batch-size", "1", "--concurrency", "1", "--no-cache")
+        proc = start_cli("run", source, *args, "--json")
+        deadline = time.monotonic() + 60
+        while len(server.requests) < 5 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Interrupted" in err and "Traceback" not in err
+        rows = read_csv(source)
+        done = [i for i, r in enumerate(rows) if r["Sentiment"]]
+        assert done and len(done) < len(texts) and done == list(range(len(done)))
+        assert [(r["Sentiment"], r["Summary"]) for r in rows[: len(done)]] == [
+            (expected_answer("sentiment", t), summary(t)) for t in texts[: len(done)]
+        ]
+        assert all(not r["Summary"] for r in rows[len(done) :])
+        assert json.loads(out)["tasks"][1]["rows_written"] == len(done)
+        server.reset()
+        again, report = run_json("run", source, *args)
+        assert again.returncode == 0, again.stderr
+        assert report["requests"] == report["requests_combined"] == len(texts) - len(done)
+    assert [r["Summary"] for r in read_csv(source)] == [summary(t) for t in texts]
