@@ -34,6 +34,7 @@ RUN_EXAMPLE = """\b
 Examples:
   sheets-ai run examples/reviews.xlsx --task sentiment --input Review --output Sentiment
   sheets-ai run notes.xlsx --task summarize --input Notes --output Summary --max-chars 200
+  sheets-ai run notes.xlsx --task sentiment,summarize --input Notes --output Sentiment,Summary
   sheets-ai run tickets.csv --task classify --labels "billing,shipping,quality,other" \\
       --input B --output Category --provider openai --max-cost 0.50
 """
