@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import Any
 
 from .config import RunConfig, build_config
 from .errors import ArgumentTypeError, UsageError
 from .report import RunReport
-from .tables.memory import MemoryTable
+from .tables.memory import MemoryColumns, MemoryTable
 
 log = logging.getLogger("sheets_ai")
 
@@ -49,10 +49,15 @@ def run_texts(
     except the file-run ones (:data:`FILE_RUN_OPTIONS`).
     """
     values = _texts(texts, "run_texts")
+    if len(_task_names(task)) > 1:
+        raise UsageError(
+            f"run_texts() runs one task; for several in one pass use enrich(texts, task={task!r}), which "
+            "returns one result list per task, or run one task per call."
+        )
     return _run(values, task, options, "run_texts")
 
 
-def enrich(texts: Any, task: str = "sentiment", **options: Any) -> Any:
+def enrich(texts: Any, task: str | Sequence[str] = "sentiment", **options: Any) -> Any:
     """Run ``task`` over each text and return one result per text, in the same order.
 
     ``texts`` may be a list (a list comes back) or a pandas Series (a Series comes back, with the same index,
@@ -63,9 +68,15 @@ def enrich(texts: Any, task: str = "sentiment", **options: Any) -> Any:
     ``overwrite``, ``dry_run``, columns, sheet, files) are ignored in the environment and the file and
     rejected as keywords. A DataFrame, a dict, a set or a single string raise :class:`TypeError` (also a
     :class:`~sheets_ai.UsageError`) saying what to pass. :func:`run_texts` also returns the report.
+
+    Several tasks in one pass (``task="sentiment,summarize"`` or a list): each text is sent once for all of
+    them; the result is a dict of one list per task (a Series gives a DataFrame with one column per task).
     """
     values = _texts(texts, "enrich")
-    results, report = _run(values, task, options, "enrich")
+    names = _task_names(task)
+    if len(names) > 1:
+        return _enrich_tasks(texts, values, names, options)
+    results, report = _run(values, ",".join(names), options, "enrich")
     if report.rows_failed:
         log.warning(
             "%d of %d rows failed and are None: %s",
@@ -79,6 +90,30 @@ def enrich(texts: Any, task: str = "sentiment", **options: Any) -> Any:
     return results
 
 
+def _task_names(task: str | Sequence[str]) -> list[str]:
+    parts = task.split(",") if isinstance(task, str) else list(task)
+    return [str(p).strip() for p in parts]
+
+
+def _enrich_tasks(texts: Any, values: list[Any], names: list[str], options: Mapping[str, Any]) -> Any:
+    """enrich() with several tasks: one pass (sheets_ai.multitask) over an in-memory table of one column each."""
+    from .pipeline import run
+
+    table = MemoryColumns(values, names)
+    config = _config(",".join(names), options, "enrich", output=",".join(names))
+    report = run(config, table=table)
+    if report.rows_failed:
+        log.warning(
+            "%d results failed and are None: %s",
+            report.rows_failed,
+            "; ".join(f"item {f.row - 2}: {f.reason}" for f in report.failures[:3]),
+        )
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(texts, pd.Series):
+        return pd.DataFrame(table.columns, index=texts.index, dtype="object")
+    return dict(table.columns)
+
+
 def _run(
     values: list[Any], task: str, options: Mapping[str, Any], fn: str
 ) -> tuple[list[str | None], RunReport]:
@@ -90,7 +125,7 @@ def _run(
     return table.results, report
 
 
-def _config(task: str, options: Mapping[str, Any], fn: str) -> RunConfig:
+def _config(task: str, options: Mapping[str, Any], fn: str, output: str = "output") -> RunConfig:
     misplaced = sorted(k for k, v in options.items() if k in FILE_RUN_OPTIONS and v is not None)
     if misplaced:
         raise UsageError(
@@ -98,7 +133,7 @@ def _config(task: str, options: Mapping[str, Any], fn: str) -> RunConfig:
             "sheets_ai.run). Leave them out; to process part of the list, slice it first (texts[:100])."
         )
     return build_config(
-        {**options, "task": task, "source": "<memory>", "input": "input", "output": "output"},
+        {**options, "task": task, "source": "<memory>", "input": "input", "output": output},
         ignore=FILE_RUN_OPTIONS,
     )
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Protocol
 
 import platformdirs
 
@@ -32,6 +33,16 @@ def default_cache_dir() -> Path:
 def cache_key(*, provider: str, model: str, task_fingerprint: str, protocol: str, text: str) -> str:
     blob = json.dumps([provider, model, task_fingerprint, protocol, text], ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class AnswerStore(Protocol):
+    """Where a run finds and keeps answers: :class:`ResultCache` on disk, or :class:`MemoryCache`."""
+
+    def get_entries(self, keys: Iterable[str]) -> dict[str, tuple[str, float | None]]: ...
+
+    def put_many(self, items: Mapping[str, str], confidences: Mapping[str, float] | None = None) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ResultCache:
@@ -91,3 +102,24 @@ class ResultCache:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class MemoryCache:
+    """The :class:`ResultCache` interface in memory, for one process: what several tasks answered in one pass
+    hands to each task's run when the disk cache is off (``--no-cache``; sheets_ai.multitask)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[str, float | None]] = {}
+        self._lock = threading.Lock()
+
+    def get_entries(self, keys: Iterable[str]) -> dict[str, tuple[str, float | None]]:
+        with self._lock:
+            return {k: self._entries[k] for k in keys if k in self._entries}
+
+    def put_many(self, items: Mapping[str, str], confidences: Mapping[str, float] | None = None) -> None:
+        sure = confidences or {}
+        with self._lock:
+            self._entries.update({k: (v, sure.get(k)) for k, v in items.items()})
+
+    def close(self) -> None:
+        """Nothing to release: the entries stay for the next run of this pass."""

@@ -34,9 +34,23 @@ RUN_EXAMPLE = """\b
 Examples:
   sheets-ai run examples/reviews.xlsx --task sentiment --input Review --output Sentiment
   sheets-ai run notes.xlsx --task summarize --input Notes --output Summary --max-chars 200
+  sheets-ai run notes.xlsx --task sentiment,summarize --input Notes --output Sentiment,Summary
   sheets-ai run tickets.csv --task classify --labels "billing,shipping,quality,other" \\
       --input B --output Category --provider openai --max-cost 0.50
 """
+
+
+class _TaskList(click.ParamType):
+    """``sentiment``, or several tasks for one pass: ``sentiment,summarize`` (each checked like a choice)."""
+
+    name = "task"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        choice = click.Choice(["sentiment", "summarize", "classify", "extract"])
+        return ",".join(choice.convert(part.strip(), param, ctx) for part in str(value).split(","))
+
+
+_TASKS = _TaskList()
 
 
 def _selection_options(fn: Callable[..., Any], *, source_required: bool = True) -> Callable[..., Any]:
@@ -44,12 +58,16 @@ def _selection_options(fn: Callable[..., Any], *, source_required: bool = True) 
         click.argument("source", required=source_required),
         click.option(
             "--task",
-            type=click.Choice(["sentiment", "summarize", "classify", "extract"]),
-            help="What to do with each row (default: sentiment).",
+            type=_TASKS,
+            metavar="TASK[,TASK…]",
+            help="sentiment, summarize, classify or extract (default: sentiment); several in one pass: "
+            "sentiment,summarize with one --output column each.",
         ),
         click.option("--input", "input_", metavar="COLUMN", help="Input column: header text or letter."),
         click.option(
-            "--output", metavar="COLUMN", help="Output column: header text (created if missing) or letter."
+            "--output",
+            metavar="COLUMN[,COLUMN…]",
+            help="Output column: header text (created if missing) or letter; one per task.",
         ),
         click.option("--sheet", help="Worksheet name (default: the active sheet)."),
         click.option("--header-row", type=int, help="Row number of the header row (default 1)."),

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -70,7 +70,9 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     source: str = ""
-    task: TaskName = "sentiment"
+    #: One task, or several answered in one pass: ``sentiment,summarize`` with one output column each
+    #: (``output = "Sentiment,Summary"``; sheets_ai.multitask).
+    task: str = "sentiment"
     input: str | None = None
     output: str | None = None
     sheet: str | None = None
@@ -159,6 +161,33 @@ class RunConfig(BaseModel):
         ):
             data = {**data, "retry_seconds": data["retry_max_seconds"]}
         return data
+
+    @field_validator("task", mode="before")
+    @classmethod
+    def _check_tasks(cls, value: Any) -> Any:
+        """``sentiment``, or several as ``sentiment,summarize`` (a list in sheets-ai.toml), each once."""
+        names = [str(v).strip() for v in value] if isinstance(value, list | tuple) else None
+        if isinstance(value, str):
+            names = [part.strip() for part in value.split(",")]
+        if names is None:
+            return value
+        choices = get_args(TaskName)
+        for name in names:
+            if name not in choices:
+                raise ValueError(
+                    f"{name!r} is not one of {', '.join(map(repr, choices))} (several tasks: sentiment,summarize)"
+                )
+        if len(set(names)) != len(names):
+            raise ValueError(f"{','.join(names)} names a task twice; give each task once")
+        return ",".join(names)
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _join_outputs(cls, value: Any) -> Any:
+        """sheets-ai.toml may list one output column per task: ``output = ["Sentiment", "Summary"]``."""
+        if isinstance(value, list | tuple):
+            return ",".join(str(v).strip() for v in value)
+        return value
 
     @field_validator("labels", mode="before")
     @classmethod

@@ -16,15 +16,14 @@ from functools import partial
 from . import batch_api
 from .breaker import Breaker
 from .budget import Budget
-from .cache import ResultCache, cache_key
+from .cache import AnswerStore, ResultCache, cache_key
 from .confidence import ConfidenceBook
 from .config import RunConfig
 from .dedup import group_duplicates, normalize
 from .dry_run import dry_run
 from .errors import ContentRejectedError, Interrupted, SheetsAIError, UsageError
-from .injection import looks_like_instructions
 from .keys import remember_run_secrets
-from .planning import PlannedRow, pack_batches, plan_rows, select_rows
+from .planning import PlannedRow, pack_batches, plan_for, select_rows
 from .prompt_cache import cache_savings
 from .prompts import PROTOCOL_VERSION
 from .providers import get_provider
@@ -35,8 +34,8 @@ from .report import Failure, RunReport
 from .signals import StopSignals
 from .tables import open_table
 from .tables.base import Table
+from .task_set import is_multi_task
 from .tasks import Task, build_task
-from .tokens import count_tokens, truncate_to_tokens
 
 log = logging.getLogger("sheets_ai")
 ProgressCallback = Callable[[int, int], None]
@@ -50,10 +49,28 @@ RESULT_HEADERS = {
 }
 
 
+def answer_key(provider: Provider, task: Task, text: str) -> str:
+    """The result-cache key of one row's answer: rows that dedup treats as one share one entry."""
+    return cache_key(
+        provider=provider.cache_namespace,
+        model=provider.model,
+        task_fingerprint=task.fingerprint(),
+        protocol=PROTOCOL_VERSION,
+        text=normalize(text),
+    )
+
+
 class _Run:
-    def __init__(self, config: RunConfig, progress: ProgressCallback | None, table: Table | None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        progress: ProgressCallback | None,
+        table: Table | None,
+        cache: AnswerStore | None = None,
+        ask: bool = True,  # False: only what the cache answers is written (run_one)
+    ) -> None:
         self.config = config
-        self.given_table = table
+        self.given_table, self.given_cache, self.ask = table, cache, ask
         self.progress = progress
         self.started = time.monotonic()
         self.task: Task = build_task(config)
@@ -64,7 +81,7 @@ class _Run:
         self.originals: dict[int, str] = {}
         self.done = 0
         self.total = 0
-        self.cache: ResultCache | None = None
+        self.cache: AnswerStore | None = None
         self.cache_keys: dict[int, str] = {}
         self.copies: dict[int, list[int]] = {}  # sent row -> rows with the same input (sheets_ai.dedup)
         self.budget = Budget(config.max_cost)
@@ -150,15 +167,7 @@ class _Run:
         report.skipped = selection.skipped
         report.rows_skipped = sum(selection.skipped.values())
 
-        token_limited = provider.counts_tokens or config.max_row_tokens is not None
-        max_row_tokens = config.max_row_tokens or provider.default_max_row_tokens(self.task)
-        planned = plan_rows(
-            selection.cells,
-            max_row_tokens=max_row_tokens,
-            count=count_tokens if token_limited else None,
-            truncate=truncate_to_tokens if token_limited else None,
-            isolate=looks_like_instructions if provider.isolates_instructions else None,
-        )
+        planned = plan_for(selection.cells, config, provider, self.task)
         report.rows_truncated = sum(1 for p in planned if p.truncated)
         self.originals = {p.row: p.original for p in planned}
         groups = group_duplicates(planned)
@@ -205,18 +214,11 @@ class _Run:
 
     # ------------------------------------------------------------- the cache
     def _use_cache(self, provider: Provider, planned: list[PlannedRow]) -> list[PlannedRow]:
-        if not (provider.cacheable and self.config.cache):
+        if self.given_cache is None and not (provider.cacheable and self.config.cache):
             return planned
-        self.cache = ResultCache(self.config.cache_dir)
-        fingerprint = self.task.fingerprint()
+        self.cache = self.given_cache or ResultCache(self.config.cache_dir)
         for p in planned:
-            self.cache_keys[p.row] = cache_key(
-                provider=provider.cache_namespace,
-                model=provider.model,
-                task_fingerprint=fingerprint,
-                protocol=PROTOCOL_VERSION,
-                text=normalize(p.text),  # rows that dedup treats as one share one entry
-            )
+            self.cache_keys[p.row] = answer_key(provider, self.task, p.text)
         hits = self.cache.get_entries(self.cache_keys.values())
         remaining = []
         for p in planned:
@@ -230,7 +232,7 @@ class _Run:
                 self.confidence.add(row, confidence)
                 self.statuses[row] = self.confidence.status(row)
                 self.report.rows_cached += 1
-        return remaining
+        return remaining if self.ask else []  # ask=False: write what the cache answers, send nothing
 
     # ------------------------------------------------------------- main loop
     def _process(self, table: Table, provider: Provider, batches: Sequence[list[PlannedRow] | Job]) -> None:
@@ -364,7 +366,7 @@ class _Run:
 def run(
     config: RunConfig, *, progress: ProgressCallback | None = None, table: Table | None = None
 ) -> RunReport:
-    """Run one task over one column and return the report.
+    """Run the task (or several tasks in one pass, sheets_ai.multitask) over one column and return the report.
 
     Raises :class:`~sheets_ai.errors.SheetsAIError` for problems a user can fix; finished rows are always
     saved first. The partial report is attached to the exception as ``exc.report``. ``table`` replaces the
@@ -372,10 +374,27 @@ def run(
 
     Secrets (sheets_ai.redact) are scrubbed from the report, the exception and the ``sheets_ai`` log.
     """
+    if is_multi_task(config):
+        from .multitask import run_tasks
+
+        return run_tasks(config, progress=progress, table=table)
+    return run_one(config, progress=progress, table=table)
+
+
+def run_one(
+    config: RunConfig,
+    *,
+    progress: ProgressCallback | None = None,
+    table: Table | None = None,
+    cache: AnswerStore | None = None,
+    ask: bool = True,
+) -> RunReport:
+    """:func:`run` for one task. ``cache`` replaces the result cache (sheets_ai.multitask hands its answers
+    over in one); ``ask=False`` writes what the cache answers and sends no request."""
     remember_run_secrets(config)
     install_log_filter()
     try:
-        state = _Run(config, progress, table)
+        state = _Run(config, progress, table, cache, ask)
     except SheetsAIError as exc:
         raise redact_exception(exc) from None
     try:

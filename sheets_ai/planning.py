@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .config import RunConfig, parse_row_range
 from .tables.base import InputCell
+
+if TYPE_CHECKING:
+    from .providers.base import Provider
+    from .tasks import Task
 
 
 @dataclass
@@ -106,3 +111,21 @@ def plan_rows(
         alone = isolate is not None and isolate(sent)
         planned.append(PlannedRow(cell.row, sent, text, n, cut, alone))
     return planned
+
+
+def plan_for(
+    cells: Sequence[InputCell], config: RunConfig, provider: Provider, task: Task
+) -> list[PlannedRow]:
+    """:func:`plan_rows` as a run of ``task`` with ``provider`` plans: tokens counted where the provider counts
+    them (or ``--max-row-tokens`` is set), rows that read like instructions isolated for a language model."""
+    from .injection import looks_like_instructions
+    from .tokens import count_tokens, truncate_to_tokens
+
+    token_limited = provider.counts_tokens or config.max_row_tokens is not None
+    return plan_rows(
+        cells,
+        max_row_tokens=config.max_row_tokens or provider.default_max_row_tokens(task),
+        count=count_tokens if token_limited else None,
+        truncate=truncate_to_tokens if token_limited else None,
+        isolate=looks_like_instructions if provider.isolates_instructions else None,
+    )

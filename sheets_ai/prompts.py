@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .tasks import SENTIMENT_LABELS, Task
+from .tasks import SENTIMENT_LABELS, CompositeTask, Task
 
 #: Part of every cache key (through the pipeline): bump when the request or answer format changes.
 PROTOCOL_VERSION = "3"
@@ -108,6 +108,8 @@ def rated_answer_line(codes: Sequence[str]) -> str:
 
 def system_prompt(task: Task) -> str:
     """The static part of every request for this task: identical bytes for every batch."""
+    if isinstance(task, CompositeTask):
+        return combined_system_prompt(task)
     parts = [task.instructions]
     if task.domain:  # the user's role and rules, on one line (it cannot pose as a protocol line)
         parts.append(f"{DOMAIN_PREFIX}{escape_text(task.domain)}")
@@ -139,6 +141,8 @@ def system_prompt(task: Task) -> str:
 
 def response_format(task: Task, ids: Sequence[str]) -> dict[str, Any]:
     """A strict JSON schema for the answer to a batch with these ids."""
+    if isinstance(task, CompositeTask):
+        return combined_response_format(task, ids)
     if task.is_label_task:
         codes = sorted(label_codes(task.labels).values(), key=lambda c: (-len(c), c))
         # One-letter codes as a character class: the schema is billed as prompt tokens on every request.
@@ -236,6 +240,8 @@ def first_json_object(content: str) -> list[tuple[str, Any]] | None:
 
 def parse_answer(task: Task, content: str, ids: Sequence[str]) -> Parsed:
     """Map the model's answer back to ids. Unknown ids are ignored; missing ids are simply absent."""
+    if isinstance(task, CompositeTask):
+        return parse_combined_answer(task, content, ids)
     out = Parsed()
     pairs: list[tuple[str, Any]] = []
     digits: dict[str, int] = {}
@@ -281,3 +287,101 @@ def _label_pairs(task: Task, text: str) -> list[tuple[str, str, str]]:
     if task.rates_confidence and text.rstrip()[-1:].isdigit():
         return re.findall(r"([0-9]+)\s*[:=]?\s*([A-Za-z]+)\s*([0-9])", text)
     return [(i, c, "") for i, c in re.findall(r"([0-9]+)\s*[:=]?\s*([A-Za-z]+)", text)]
+
+
+# ------------------------------------------------------------------ several tasks in one request
+#: The first line of a request that asks several tasks at once (sheets_ai.task_set).
+COMBINED_HEAD = "Do several tasks for each text, and answer each task under its name."
+
+
+def combined_system_prompt(task: CompositeTask) -> str:
+    """Each part's instructions on a ``Task <name>:`` line (its question and label codes on lines of their
+    own), the user's instructions once, the input rules, then the answer's shape per task."""
+    lines = [COMBINED_HEAD]
+    shapes = []
+    for part in task.parts:
+        lines.append(f"Task {part.name}: {part.instructions}")
+        if part.question:
+            lines.append(f"Task {part.name} question: {escape_text(part.question)}")
+        if part.is_label_task:
+            codes = label_codes(part.labels)
+            pairs = " ".join(f"{c}={quote_label(label)}" for label, c in codes.items())
+            lines.append(f"Task {part.name} label codes: {pairs}")
+            values = list(codes.values())
+            example = "".join(f"{i}{values[(i - 1) % len(values)]}" for i in (1, 2, 3))
+            shapes.append(
+                f'"{part.name}": each id then its code, in input order, every id once, e.g. "{example}"'
+            )
+        else:
+            shapes.append(f'"{part.name}": an object with each id as a key and its answer as the value')
+    if task.domain:
+        lines.append(f"{DOMAIN_PREFIX}{escape_text(task.domain)}")
+    lines.append(_INPUT_RULES)
+    lines.append("Answer JSON with one key per task, every id exactly once in each: " + "; ".join(shapes))
+    return "\n".join(lines)
+
+
+def combined_response_format(task: CompositeTask, ids: Sequence[str]) -> dict[str, Any]:
+    """One strict schema: each part's own answer schema under the part's name (a label task's code string)."""
+    properties: dict[str, Any] = {}
+    for part in task.parts:
+        schema = response_format(part, ids)["json_schema"]["schema"]
+        properties[part.name] = schema["properties"]["a"] if part.is_label_task else schema
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+    return {"type": "json_schema", "json_schema": {"name": "tasks", "strict": True, "schema": schema}}
+
+
+def _plain(value: Any) -> Any:
+    """A value read with the pairs hook, back to plain JSON data (the last of a repeated key wins)."""
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "__pairs__":
+        return {k: _plain(v) for k, v in value[1]}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _part_content(part: Task, value: Any) -> str:
+    """One part's answer as the answer a request for that part alone would have had, for parse_answer."""
+    if part.is_label_task:
+        return json.dumps({"a": value if isinstance(value, str) else ""})
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "__pairs__":
+        inner = ",".join(f"{json.dumps(k)}:{json.dumps(_plain(v), ensure_ascii=False)}" for k, v in value[1])
+        return "{" + inner + "}"
+    return "{}"
+
+
+def parse_combined_answer(task: CompositeTask, content: str, ids: Sequence[str]) -> Parsed:
+    """Each id's answer as JSON ``{"sentiment": "positive", "summarize": {"problem": "…"}}``: every part read
+    by that part's own reader (:func:`parse_answer`); an id that no part answered gets the parts' problems."""
+    out = Parsed()
+    kv = first_json_object(content or "")
+    if kv is None:
+        out.not_json = True
+        out.problems = {i: NOT_JSON for i in ids}
+        return out
+    found: dict[str, Any] = {}
+    for key, value in kv:
+        found.setdefault(str(key).strip(), value)
+    per_id: dict[str, dict[str, Any]] = {i: {} for i in ids}
+    for part in task.parts:
+        if part.name not in found:
+            for i in ids:
+                per_id[i][part.name] = {"problem": f"the answer has no {part.name!r} key"}
+            continue
+        parsed = parse_answer(part, _part_content(part, found[part.name]), ids)
+        for i in ids:
+            if i in parsed.answers:
+                per_id[i][part.name] = parsed.answers[i]
+            else:
+                per_id[i][part.name] = {"problem": parsed.problems.get(i, "no answer for this row")}
+    for i, answers in per_id.items():
+        if any(isinstance(v, str) for v in answers.values()):
+            out.answers[i] = json.dumps(answers, ensure_ascii=False)
+        else:
+            out.problems[i] = "; ".join(f"{name}: {v['problem']}" for name, v in answers.items())
+    return out

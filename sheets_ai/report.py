@@ -85,6 +85,14 @@ class RunReport:
     #: Label tasks: the distribution of per-row confidence (sheets_ai.confidence.distribution); None otherwise.
     confidence: dict[str, Any] | None = None
     notices: list[str] = field(default_factory=list)
+    #: Several tasks in one pass (sheets_ai.multitask): per task its output column and rows (selected,
+    #: written, asked in combined requests, from the cache, failed) and the requests it made alone.
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    #: Several tasks in one pass: the requests that asked two or more tasks at once (part of ``requests``).
+    requests_combined: int | None = None
+    #: Dry runs of several tasks: the requests and estimated cost of one run per task instead of one pass.
+    requests_separately: int | None = None
+    estimated_cost_separately_usd: float | None = None
 
     @property
     def exit_code(self) -> int:
@@ -131,6 +139,18 @@ class RunReport:
             + (f" → {self.output}" if self.output and not self.dry_run else "")
         ]
         details = []
+        if self.tasks:
+            key, done = ("rows_selected", "to write") if self.dry_run else ("rows_written", "written")
+            per = ", ".join(f"{t['output']} {t[key]} {done}" for t in self.tasks)
+            shared = (
+                f"; {self.requests_combined} requests asked them together" if self.requests_combined else ""
+            )
+            if self.dry_run and self.estimated_cost_separately_usd is not None:
+                shared += (
+                    f" (${self.estimated_cost_usd or 0.0:.4f} in {self.requests} requests; one run per task: "
+                    f"${self.estimated_cost_separately_usd:.4f} in {self.requests_separately})"
+                )
+            details.append(f"{len(self.tasks)} tasks in one pass: {per}{shared}")
         if self.rows_skipped:
             why = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in self.skipped.items() if n)
             details.append(f"skipped {self.rows_skipped} ({why})")

@@ -90,6 +90,52 @@ class Task:
         return text, None
 
 
+@dataclass(frozen=True)
+class CompositeTask(Task):
+    """Several tasks answered in one request (``--task sentiment,summarize``; sheets_ai.multitask).
+
+    One answer per row holds each part's answer under the part's name (sheets_ai.prompts,
+    :func:`~sheets_ai.prompts.combined_system_prompt`); :meth:`validate` judges every part with that part's
+    own rules and keeps the parts that pass, so a row is done when at least one part is; the parts that fail
+    are asked again on their own by that task's run.
+    """
+
+    parts: tuple[Task, ...] = ()
+
+    def fixed_outputs(self) -> tuple[str, ...]:
+        return tuple(value for part in self.parts for value in part.fixed_outputs())
+
+    def definition(self) -> dict[str, Any]:
+        return {"parts": [part.definition() for part in self.parts], "version": TASK_VERSION}
+
+    def validate(self, answer: Any) -> tuple[str | None, str | None]:
+        """The parts that pass, as JSON ``{"sentiment": "positive", …}`` (raw answers), or why none did."""
+        try:
+            values = json.loads(answer) if isinstance(answer, str) else None
+        except ValueError:
+            values = None
+        if not isinstance(values, dict):
+            return None, "the answer was not one object per task"
+        good: dict[str, str] = {}
+        reasons = []
+        for part in self.parts:
+            raw = values.get(part.name)
+            if isinstance(raw, dict):  # {"problem": "..."}: what the answer's decoding found
+                reasons.append(f"{part.name}: {raw.get('problem') or 'invalid answer'}")
+                continue
+            if raw is None:
+                reasons.append(f"{part.name}: no answer for this row")
+                continue
+            value, problem = part.validate(raw)
+            if value is None:
+                reasons.append(f"{part.name}: {problem}")
+            else:
+                good[part.name] = raw.strip()
+        if not good:
+            return None, "; ".join(reasons)
+        return json.dumps(good, ensure_ascii=False), None
+
+
 def domain_instructions(config: RunConfig) -> str | None:
     """--instructions, or the text of --instructions-file (not both); None when neither is given."""
     if config.instructions and config.instructions_file:
@@ -119,6 +165,10 @@ def build_task(config: RunConfig) -> Task:
     """Build the task a run asks for, checking its required options."""
     from .corrections import run_examples
 
+    if "," in config.task:  # several tasks in one pass (sheets_ai.task_set)
+        from .task_set import build_composite
+
+        return build_composite(config)
     task = _build_task(config)
     domain = domain_instructions(config)
     examples = tuple(run_examples(config))

@@ -46,7 +46,7 @@ from ..keys import (
 )
 from ..prompts import build_messages, label_codes, parse_answer, response_format
 from ..redact import safe_url, scrub
-from ..tasks import Task
+from ..tasks import CompositeTask, Task
 from ..tokens import chat_prompt_tokens, count_tokens
 from ._adjust import ParamAdjuster, UnsupportedParameterError, rejection
 from ._compat import AnswerFormat, FormatRefusedError, about_response_format
@@ -228,6 +228,8 @@ class OpenAIProvider(Provider):
         return max(1, min(tokens, cap) if task.name == "summarize" else min(tokens, cap, 24))
 
     def _expected_completion(self, task: Task, items: Sequence[BatchItem]) -> int:
+        if isinstance(task, CompositeTask):  # several tasks in one answer: each part's, under its name
+            return sum(self._expected_completion(p, items) + count_tokens(f'"{p.name}":') for p in task.parts)
         if task.is_label_task:
             code = next(iter(label_codes(task.labels).values())) + ("9" if task.rates_confidence else "")
             return count_tokens('{"a":"' + "".join(f"{i.id}{code}" for i in items) + '"}')
@@ -235,6 +237,9 @@ class OpenAIProvider(Provider):
         return per_row + 2
 
     def _max_completion(self, task: Task, items: Sequence[BatchItem]) -> int:
+        if isinstance(task, CompositeTask):  # room for every part's answer, and reasoning once
+            caps = sum(self._max_completion(p, items) - self._reasoning_headroom() + 8 for p in task.parts)
+            return caps + self._reasoning_headroom()
         if task.is_label_task:
             limit = 4 * len(items) + 32
         else:

@@ -55,3 +55,31 @@ class MemoryTable(Table):
         for row, value in (confidences or {}).items():
             self.confidences[row - HEADER_ROW - 1] = value
         return WriteOutcome(written=list(results))
+
+
+class MemoryColumns(MemoryTable):
+    """One list of texts and one result list per output column: several tasks in one pass
+    (``enrich(texts, task="sentiment,summarize")``). Each run reads its column, then writes into it."""
+
+    def __init__(self, values: Sequence[Any], outputs: Sequence[str]) -> None:
+        super().__init__(values)
+        self.columns: dict[str, list[str | None]] = {o: [None] * len(self.values) for o in outputs}
+        self._order = list(outputs)
+
+    def read(
+        self,
+        input_column: str,
+        output_column: str,
+        *,
+        header_row: int = 1,
+        status_column: str | None = None,
+        new_header: str | None = None,
+        confidence_column: str | None = None,
+    ) -> TableData:
+        data = super().read(input_column, output_column)
+        self.results = self.columns[output_column]  # where this run's results go
+        for cell, value in zip(data.cells, self.results, strict=True):
+            cell.output = value
+        data.headers = ["input", *self._order]
+        data.output_col = 2 + self._order.index(output_column)
+        return data

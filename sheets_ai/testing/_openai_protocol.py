@@ -16,6 +16,11 @@ functions can only agree with it. What this module relies on is the wire format 
   pattern (``^([0-9]+[codes][0-9])+$``). Under a strict JSON schema the pattern decides, as constrained
   decoding does on the real API: a model cannot write what the pattern forbids, whatever the prompt says
   (:func:`answers_with_digits`).
+* **several tasks in one request**: the system message starts ``Do several tasks for each text``; each task
+  has a line ``Task <name>: <instructions>`` (its limit as ``at most N characters``), and where it applies
+  ``Task <name> question: <text>`` and ``Task <name> label codes: p="positive" …``. The rows and re-ask
+  lines are as above. The answer holds each task under its name: a label task's code string, a text task's
+  object of ids, e.g. ``{"sentiment":"1p2n","summarize":{"1":"…","2":"…"}}``.
 """
 
 from __future__ import annotations
@@ -160,3 +165,54 @@ def render_json(
 def render_numbered(pairs: Sequence[tuple[str, str]]) -> str:
     """A model that ignores the answer format: ``1. positive`` lines, labels spelled out."""
     return "\n".join(f"{i}. {v}" for i, v in pairs)
+
+
+# ------------------------------------------------------------------ several tasks in one request
+COMBINED_HEAD = "Do several tasks for each text"
+_TASK_LINE = re.compile(r"^Task ([a-z]+)( question| label codes)?: (.*)$")
+
+
+@dataclass
+class CombinedRequest:
+    """A request that asks several tasks for the same rows: one BatchRequest per task, in prompt order."""
+
+    parts: list[BatchRequest]
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_combined(messages: Sequence[Mapping[str, Any]]) -> CombinedRequest | None:
+    """The tasks of a several-task request, or None when the request asks one task."""
+    systems = [message_text(m) for m in messages if m.get("role") in ("system", "developer")]
+    if not systems or not systems[0].startswith(COMBINED_HEAD):
+        return None
+    rows = read_request(messages)  # the rows and re-ask lines are read as for one task
+    parts: dict[str, BatchRequest] = {}
+    for line in systems[0].split("\n"):
+        match = _TASK_LINE.match(line)
+        if match is None:
+            continue
+        name, kind, rest = match.groups()
+        part = parts.setdefault(name, BatchRequest(task=name, items=rows.items, feedback=rows.feedback))
+        if kind is None:
+            limit = _LIMIT.search(rest)
+            part.max_chars = int(limit.group(1)) if limit else None
+        elif kind == " question":
+            part.question = unescape(rest)
+        else:
+            part.codes = _codes(f"{_CODES_PREFIX} {rest}")
+            part.labels = list(part.codes)
+    return CombinedRequest(parts=list(parts.values()), items=rows.items)
+
+
+def render_combined(request: CombinedRequest, answers: Mapping[str, Sequence[tuple[str, str]]]) -> str:
+    """The answer to a several-task request: each task's answer (as :func:`render_json` shapes it) under its
+    name, in compact JSON."""
+    pieces = []
+    for part in request.parts:
+        pairs = answers[part.task]
+        if part.kind == "labels":
+            value = json.dumps("".join(f"{i}{part.codes.get(v, v)}" for i, v in pairs))
+        else:
+            value = render_json(part, pairs)
+        pieces.append(f"{json.dumps(part.task)}:{value}")
+    return "{" + ",".join(pieces) + "}"

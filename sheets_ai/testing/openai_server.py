@@ -70,7 +70,15 @@ from ._openai_limits import HEADER_MODES, ServerLimits, completion_cap
 from ._openai_logprobs import logprobs_field
 from ._openai_models import RULES, Rules, check_request, fit_in_cap, reasoning_spend
 from ._openai_models import known_models as known_model_ids
-from ._openai_protocol import BatchRequest, answers_with_digits, read_request, render_json
+from ._openai_protocol import (
+    BatchRequest,
+    CombinedRequest,
+    answers_with_digits,
+    read_combined,
+    read_request,
+    render_combined,
+    render_json,
+)
 from ._openai_schema import response_format_problem
 from ._openai_standins import compat_modes, dress, refusal
 from ._openai_wire import Reply, error, mask_key
@@ -340,9 +348,13 @@ class FakeOpenAI:
         if refused is not None:
             record["outcome"] = "400"
             return refused
-        request = read_request(messages)
+        request, combined = read_request(messages), read_combined(messages)
         record["rows"] = request.items
-        content, finish, refused_text = self._content(request, fault, answers_with_digits(body, request))
+        if combined is not None:
+            record["tasks"] = [part.task for part in combined.parts]
+        content, finish, refused_text = self._content(
+            request, fault, combined, answers_with_digits(body, request)
+        )
         prompt = tokens.prompt_tokens(messages, body.get("response_format"))
         completion = tokens.count(content or refused_text or "")
         reasoning = reasoning_spend(rules, body, self.reasoning_tokens) if rules is not None else 0
@@ -391,7 +403,7 @@ class FakeOpenAI:
                 {
                     "index": 0,
                     "message": message,
-                    "logprobs": self._logprobs(body, request, content, refused_text),
+                    "logprobs": None if combined else self._logprobs(body, request, content, refused_text),
                     "finish_reason": finish,
                 }
             ],
@@ -442,10 +454,31 @@ class FakeOpenAI:
         }
 
     def _content(
-        self, request: BatchRequest, fault: str, rated: bool = False
+        self,
+        request: BatchRequest,
+        fault: str,
+        combined: CombinedRequest | None = None,
+        rated: bool = False,
     ) -> tuple[str | None, str, str | None]:
         if fault == "refusal" or any(REFUSE_MARK in text for _, text in request.items):
             return None, "stop", "I'm sorry, I can't help with that request."
+        if combined is not None:  # every task answered; a row-level fault hits the last task only
+            last = combined.parts[-1] if combined.parts else None
+            answers = {p.task: self._pairs(p, fault if p is last else "ok") for p in combined.parts}
+            content = render_combined(combined, answers)
+            content = dress(self.compat - {"freetext"}, content, [])
+        else:
+            pairs = self._pairs(request, fault)
+            digits = self._digits(request) if rated else None  # the self-reported confidence variant
+            content = dress(self.compat, render_json(request, pairs, digits), pairs)
+        if fault == "malformed":
+            return content[: max(1, len(content) // 2)] + "<<garbled", "stop", None
+        if fault == "length":
+            return content[: max(1, len(content) // 2)], "length", None
+        return content, "stop", None
+
+    def _pairs(self, request: BatchRequest, fault: str) -> list[tuple[str, str]]:
+        """Each row's answer for one task, with a row-level fault (drop, duplicate, invalid, long, control)."""
         pairs = [
             (
                 i,
@@ -475,13 +508,7 @@ class FakeOpenAI:
                 )
         if fault == "control" and request.kind == "text":
             pairs = [(i, with_control_chars(v)) for i, v in pairs]
-        digits = self._digits(request) if rated else None  # the self-reported confidence variant
-        content = dress(self.compat, render_json(request, pairs, digits), pairs)
-        if fault == "malformed":
-            return content[: max(1, len(content) // 2)] + "<<garbled", "stop", None
-        if fault == "length":
-            return content[: max(1, len(content) // 2)], "length", None
-        return content, "stop", None
+        return pairs
 
     def _cached(self, messages: list[dict[str, Any]]) -> int:
         """OpenAI-style prompt caching: a repeated system prefix of 1,024+ tokens is cached in 128-token steps."""
