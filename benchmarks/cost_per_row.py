@@ -172,7 +172,9 @@ def main() -> None:
     args = parser.parse_args()
     model, price = DEFAULT_MODEL, price_for(DEFAULT_MODEL)
     assert price is not None
-    short, long_ = reviews(), notes()
+    # Every review distinct (an order number added): duplicates are asked once (sheets_ai.dedup), which would
+    # take the figures below the floor, which counts every row.
+    short, long_ = [f"{t} #{i}" for i, t in enumerate(reviews())], notes()
     sentiment = lambda t: expected_answer("sentiment", t)  # noqa: E731
     summary = lambda t: expected_answer("summarize", t, max_chars=200)  # noqa: E731
     provider = OpenAIProvider(build_config({"provider": "openai"}))
@@ -210,7 +212,7 @@ def main() -> None:
         f"Machine: {machine()}.  ",
         f"Model prices: {model} at ${price.input}/1M input, ${price.output}/1M output (sheets_ai/data/pricing.json).",
         "",
-        f"Corpus: {len(short)} generated short reviews (avg {fl['prompt'] / len(short):.1f} tokens; 10% Japanese) "
+        f"Corpus: {len(short)} generated short reviews, each with an order number so that no two are alike (avg {fl['prompt'] / len(short):.1f} tokens; 10% Japanese) "
         f"and {len(long_)} generated meeting notes (avg {s_fl['prompt'] / len(long_):.0f} tokens). Our rows go "
         "through `OpenAIProvider` and the real SDK to the fake server; tokens are the server's exact o200k counts "
         "of each request (per message 3 + role + content, 3 for the reply, and the `response_format` schema: "
