@@ -284,7 +284,7 @@ class BatchPass:
             answer.usage = self._priced(answer.usage)
             worst = self.provider.worst_case(self.run.task, items)  # charged when a line carries no usage
             worst.cost_usd *= pricing.BATCH_DISCOUNT
-            answer.usage = self.run.budget.settle(worst, answer.usage)
+            answer.usage = self.run.budget.settle(worst, answer.usage, prepaid=True)  # ledger: at submission
             self.run.usage.add(answer.usage)
             follow += self.run._record(judge(self.run.task, job, answer))
         if lost:

@@ -31,6 +31,9 @@ class Budget:
     reserved: float = 0.0
     unreported: int = 0  # answers that came without usage, charged at their worst case
     month: MonthlyBudget | None = None
+    #: Collected Batch API answers: the run that submitted them already entered their worst case in the
+    #: month's ledger (sheets_ai.batch_api), so they count towards --max-cost but not into the ledger again.
+    prepaid: float = 0.0
 
     # ------------------------------------------------------------ --monthly-budget
     def claim_month(
@@ -66,7 +69,7 @@ class Budget:
         if self.month is None:
             return False
         try:
-            return self.month.settle(self.spent + self.reserved, report, status)
+            return self.month.settle(max(0.0, self.spent + self.reserved - self.prepaid), report, status)
         finally:
             self.month.close()
 
@@ -94,8 +97,9 @@ class Budget:
         if self.cap is not None:
             self.reserved = max(0.0, self.reserved - worst.cost_usd)
 
-    def settle(self, worst: Usage, actual: Usage) -> Usage:
-        """The answer arrived: release its reservation and return the usage to charge."""
+    def settle(self, worst: Usage, actual: Usage, *, prepaid: bool = False) -> Usage:
+        """The answer arrived: release its reservation and return the usage to charge (``prepaid``: a batch
+        answer whose worst case the submitting run already entered in the month's ledger)."""
         self.release(worst)
         if not actual.reported:
             self.unreported += 1
@@ -107,6 +111,8 @@ class Budget:
                 reported=False,
             )
         self.spent += actual.cost_usd
+        if prepaid:
+            self.prepaid += actual.cost_usd
         return actual
 
     def stop_message(self, rows_left: int) -> str:

@@ -334,3 +334,26 @@ def test_flex_without_capacity_for_too_long_says_what_to_do(
                     "--model", "o4-mini", "--service-tier", "flex")  # fmt: skip
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "flex tier had no capacity" in result.output and "--service-tier flex" in result.output
+
+
+def test_a_monthly_budget_is_claimed_before_anything_is_submitted(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    result = invoke("run", book, *ARGS, "--provider", "openai", "--base-url", fake.url, "--json", "--batch-api",
+                    "--monthly-budget", "0.000001")  # fmt: skip
+    error = json.loads(result.stdout)["error"]
+    assert result.exit_code == 1 and "monthly budget" in error and "nothing was sent" in error
+    assert uploads(fake) == 0 and not fake.batches.batches and not state_file(book).exists()
+
+    def spent() -> float:
+        result = invoke("estimate", book, *ARGS, "--provider", "openai", "--base-url", fake.url, "--json",
+                        "--overwrite", "--monthly-budget", "5")  # fmt: skip
+        return float(json.loads(result.stdout)["month"]["spent_usd"])
+
+    code, report = run(fake, book, "--batch-api", "--monthly-budget", "5")
+    assert code == 0 and report["batches_submitted"] == 1
+    committed = spent()  # the submission enters the ledger at its worst case, at batch prices
+    assert committed > 0
+    fake.batches.finish()
+    code, report = run(fake, book, "--batch-api", "--monthly-budget", "5")
+    assert code == 0 and report["rows_processed"] == 59 and 0 < report["cost_usd"] <= committed
+    assert spent() == pytest.approx(committed, abs=2e-6)  # collecting does not count the batch a second time
