@@ -39,7 +39,8 @@ function getRecentRuns() {
   return out;
 }
 
-/** The last `n` rows of the run-log sheet (newest first): the columns a person reads first. */
+/** The last `n` runs of the run-log sheet (newest first): the columns a person reads first. The sheet is also the
+ * ledger of --monthly-budget: its `claim` rows (a run's share of the month, written before it starts) are not runs. */
 function readRunLog_(name, n) {
   var result = { sheet: name, headers: [], rows: [] };
   if (!name) return result;
@@ -51,10 +52,15 @@ function readRunLog_(name, n) {
   var cols = wanted.map(function (w) {
     return headers.indexOf(w);
   });
-  var first = Math.max(2, sheet.getLastRow() - n + 1);
+  var status = headers.indexOf('status');
+  var first = Math.max(2, sheet.getLastRow() - 3 * n + 1); // a run may have a claim row beside its log row
   var values = sheet.getRange(first, 1, sheet.getLastRow() - first + 1, width).getValues();
   result.headers = wanted;
   result.rows = values
+    .filter(function (row) {
+      return status < 0 || row[status] !== 'claim';
+    })
+    .slice(-n)
     .map(function (row) {
       return cols.map(function (i) {
         var v = i < 0 ? '' : row[i];

@@ -3,13 +3,15 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { world, dialogData } = require('../support/world');
 
-test('Recent runs lists executions (state, tasks done, start, duration, logs) and the run log', () => {
+test('Recent runs lists executions (state, tasks done, start, duration, logs) and the run log without budget claims', () => {
   const w = world({
     sheets: {
       Reviews: [['Review'], ['good'], ['bad']],
       'sheets-ai log': [
         ['time', 'task', 'model', 'processed', 'failed', 'skipped', 'changed', 'prompt_tokens', 'completion_tokens', 'cost_usd', 'seconds', 'status', 'where'],
+        ['2026-12-01 04:59:59 UTC', 'sentiment', 'openai:gpt-4.1-mini', '', '', '', '', '', '', '', '', 'claim', 'host'],
         ['2026-12-01 05:00:00 UTC', 'sentiment', 'openai:gpt-4.1-mini', 2, 0, 0, 0, 300, 10, 0.000136, 1.2, 'ok', 'host'],
+        ['2026-12-01 05:01:00 UTC', 'summarize', 'openai:gpt-4.1-mini', '', '', '', '', '', '', '', '', 'claim', 'host'],
       ],
     },
   });
