@@ -109,8 +109,9 @@ def main() -> None:
         "two runs: `--task sentiment`, then `--task summarize`. Tokens are the server's exact o200k counts of "
         "what arrived; both ways wrote the same two columns. The generated reviews repeat themselves, and both "
         "ways ask each distinct text once (duplicates sent once), hence fewer requests than rows / batch size. "
-        "Default batch sizes unless stated: a pass with a summary uses the summary's (8 rows per request), a "
-        "sentiment run alone 100.",
+        "Default batch sizes unless stated: a summaries run 8 rows per request, a sentiment run 100; a pass with "
+        "a summary about 1,500 input tokens of rows per request, at least 8 and at most 100 rows (8 meeting "
+        "notes, or 100 short reviews).",
         "",
         "| corpus | way | requests | prompt tok/row | completion tok/row | $ per 1,000 rows | share of two runs |",
         "| --- | --- | --- | --- | --- | --- | --- |",

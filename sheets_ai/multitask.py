@@ -46,7 +46,7 @@ from .tables import open_table
 from .tables.base import Table, WriteOutcome
 from .tables.memory import HEADER_ROW, MemoryTable
 from .task_set import part_configs, task_names
-from .tasks import build_task
+from .tasks import Task, build_task
 
 log = logging.getLogger("sheets_ai")
 
@@ -60,6 +60,28 @@ _MEMORY_RUN = {
     "output_file": None,
     "log_sheet": None,
 }
+
+
+#: A combined request that holds a text task carries about this many input tokens of rows (or the text task's
+#: row count, if that is more): long rows (a meeting note) go 8 to a request, as in a summaries run, while short
+#: rows (a 10-token review) share a request as in a sentiment run, so a short row's second task does not cost
+#: a system prompt every 8 rows (BENCHMARKS.md, *Several tasks in one pass*).
+COMBINED_TEXT_TOKENS = 1_500
+
+
+def combined_batch_limits(
+    config: RunConfig, provider: Provider, tasks: Sequence[Task], row_tokens: Sequence[int]
+) -> dict[str, int]:
+    """``batch_size`` and ``max_batch_tokens`` of the combined requests for rows of these token counts
+    (``--batch-size`` and ``--max-batch-tokens`` win). Label tasks only: the smallest defaults, as each task
+    would use them."""
+    sizes = [provider.default_batch_size(t) for t in tasks]
+    tokens = min(provider.default_max_batch_tokens(t) for t in tasks)
+    size = min(sizes)
+    if not all(t.is_label_task for t in tasks) and row_tokens and sum(row_tokens):
+        average = max(1, sum(row_tokens) // len(row_tokens))
+        size = max(size, min(max(sizes), COMBINED_TEXT_TOKENS // average))
+    return {"batch_size": config.batch_size or size, "max_batch_tokens": config.max_batch_tokens or tokens}
 
 
 @dataclass
@@ -229,9 +251,9 @@ class _Pass:
                 "task": ",".join(needs),
                 "output": ",".join(str(p.output) for p in parts),
                 "max_cost": self._budget_left(),
-                "batch_size": self.config.batch_size or min(provider.default_batch_size(t) for t in tasks),
-                "max_batch_tokens": self.config.max_batch_tokens
-                or min(provider.default_max_batch_tokens(t) for t in tasks),
+                **combined_batch_limits(
+                    self.config, provider, tasks, [self.plans[needs[0]].rows[r].tokens for r in rows]
+                ),
                 "max_row_tokens": self.config.max_row_tokens
                 or min(provider.default_max_row_tokens(t) for t in tasks),
             }

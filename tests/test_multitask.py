@@ -90,6 +90,29 @@ def test_one_request_per_batch_carries_both_tasks_and_both_columns_are_written(
     )
 
 
+def test_short_rows_share_a_combined_request_and_long_rows_go_eight_to_one(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    """With a text task in the pass, a combined request holds about 1,500 input tokens of rows, 8 to 100 rows:
+    48 short reviews go in one request (at a summaries run's 8 rows they would cost six system prompts), 16
+    meeting notes of ~170 tokens still go 8 to a request."""
+    short = [f"{t} (order {i})" for i, t in enumerate(REVIEWS * 8)]
+    proc, report = run_json("run", write_csv(tmp_path / "short.csv", short), *BOTH, *openai_args(fake_openai))
+    assert proc.returncode == 0, proc.stderr
+    assert report["requests_combined"] == 1 and [len(r) for r in sent_rows(fake_openai)] == [48]
+
+    fake_openai.reset()
+    note = (
+        "Meeting about the office move, attended by Ana, Ben and Chen; the budget stays, the demo moves. " * 8
+    )
+    longer = [f"{note}Note {i}." for i in range(16)]
+    proc, report = run_json(
+        "run", write_csv(tmp_path / "notes.csv", longer), *BOTH, *openai_args(fake_openai)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert report["requests_combined"] == 2 and [len(r) for r in sent_rows(fake_openai)] == [8, 8]
+
+
 def test_three_tasks_with_their_own_options_into_an_xlsx(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     source = make_xlsx(
         tmp_path / "t.xlsx", [["Review", "Notes"], *([t, f"n{i}"] for i, t in enumerate(REVIEWS))]
