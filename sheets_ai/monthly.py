@@ -106,9 +106,11 @@ class MonthlyBudget:
         if config.monthly_budget is None or not provider.cacheable:  # not cacheable: free and offline
             return None
         model = f"{provider.name}:{provider.model}"
+        # A pass's combined step runs on an in-memory table that names the source's (sheets_ai.multitask).
+        table, log_sheet = getattr(table, "ledger_home", None) or (table, config.log_sheet)
         if hasattr(table, "log_rows"):  # Google Sheets: the run-log worksheet
             about = {"task": config.task, "model": model}
-            return cls(config.monthly_budget, SheetLedger(table, config.log_sheet or LEDGER_SHEET, about))
+            return cls(config.monthly_budget, SheetLedger(table, log_sheet or LEDGER_SHEET, about))
         folder = Path(config.cache_dir) if config.cache_dir else default_cache_dir()
         return cls(config.monthly_budget, FileLedger(folder, f"{config.task} {model}"))
 

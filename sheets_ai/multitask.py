@@ -42,7 +42,7 @@ from .planning import PlannedRow, plan_for, select_rows
 from .providers import get_provider, openai_key_configured
 from .providers.base import Provider
 from .report import RunReport
-from .tables import open_table
+from .tables import is_google_sheet, open_table
 from .tables.base import Table, WriteOutcome
 from .tables.memory import HEADER_ROW, MemoryTable
 from .task_set import part_configs, task_names
@@ -103,6 +103,8 @@ class _SplitTable(MemoryTable):
     def __init__(self, texts: Sequence[str], keys: Sequence[Mapping[str, str]], store: AnswerStore) -> None:
         super().__init__(list(texts))
         self.keys, self.store = list(keys), store
+        #: (the source's table, its --log-sheet): where --monthly-budget keeps the month (sheets_ai.monthly).
+        self.ledger_home: tuple[Table, str | None] | None = None
 
     def write(
         self,
@@ -234,6 +236,21 @@ class _Pass:
 
     def _ask(self, provider: Provider, store: AnswerStore) -> None:
         """The combined step: each set of tasks over its rows' distinct texts, one request per batch."""
+        home = self._ledger_home()
+        try:
+            self._ask_groups(provider, store, home)
+        finally:
+            if home is not None and home is not self.table:
+                home.close()
+
+    def _ledger_home(self) -> Table | None:
+        """--monthly-budget on Google Sheets: the combined step runs on an in-memory table but claims and
+        records its spend in the spreadsheet's ledger, which every run of that spreadsheet shares."""
+        if self.config.monthly_budget is None or not is_google_sheet(str(self.config.source or "")):
+            return None
+        return self.table or open_table(self.parts[0], for_writing=not self.config.dry_run)
+
+    def _ask_groups(self, provider: Provider, store: AnswerStore, home: Table | None) -> None:
         for needs, rows in self._groups().items():
             texts: dict[str, str] = {}
             keys: dict[str, dict[str, str]] = {}
@@ -258,6 +275,8 @@ class _Pass:
                 or min(provider.default_max_row_tokens(t) for t in tasks),
             }
             split = _SplitTable(list(texts.values()), list(keys.values()), store)
+            if home is not None:
+                split.ledger_home = (home, self.config.log_sheet)  # sheets_ai.monthly
             self._step(
                 None,
                 self.config.model_copy(update=settings),

@@ -236,6 +236,28 @@ def test_the_log_sheet_is_the_ledger_of_every_table_of_the_spreadsheet(
     assert "test-key" not in json.dumps(log)
 
 
+def test_a_pass_of_several_tasks_on_a_sheet_keeps_its_month_in_the_sheets_ledger(
+    emu: SheetsEmulator, fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    """The combined requests of `--task sentiment,summarize` run on an in-memory table; their cost still goes
+    into the spreadsheet's ledger (the log sheet every task and machine shares), not a local file."""
+    sid = emu.add_spreadsheet("Book", {"Reviews": [["Review"], *([t] for t in _reviews(12))]})
+    cache = tmp_path / "cache"
+    result = invoke(
+        "run", _sheet_url(sid), "--task", "sentiment,summarize", "--input", "Review",
+        "--output", "Sentiment,Summary", *openai_args(fake_openai), "--json", "--monthly-budget", "5",
+        "--log-sheet", "Log", "--cache-dir", cache,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["requests_combined"] >= 1
+    log = emu.values(sid, "Log")
+    rows = [dict(zip(log[0], r, strict=False)) for r in log[1:]]
+    recorded = sum(float(r["cost_usd"] or 0) for r in rows if r["status"] != "claim")
+    assert recorded == pytest.approx(served(fake_openai), abs=1e-5)  # every request the pass sent
+    assert any(r["status"] == "claim" and r["task"] == "sentiment,summarize" for r in rows)
+    assert not (cache / "ledger.sqlite3").exists()
+
+
 def _job_env(emu: SheetsEmulator, fake: FakeOpenAI, sid: str, budget: float) -> dict[str, str]:
     """What Cloud Run gives each task of a two-task execution (the task index added per task)."""
     return {
