@@ -187,7 +187,7 @@ class BatchPass:
         self.state = BatchState(state_store(run.config.source, table))
         self.key = command_key(run, provider)
         self.price = provider.price.discounted(pricing.BATCH_DISCOUNT) if provider.price else None
-        self.client = provider._get_client()
+        self.client = provider.client()
         self.handled: set[int] = set()  # rows collected or sent to normal requests in this run
 
     # ------------------------------------------------------------ the pass
@@ -279,7 +279,7 @@ class BatchPass:
                 follow.append(job)  # a failed line, or an expired, cancelled or failed batch: normal requests
                 continue
             items = items_for(rows_sent(rows))
-            answer = self._renumbered(self.provider._answer(self.run.task, items, completion)[0],
+            answer = self._renumbered(self.provider.read_completion(self.run.task, items, completion)[0],
                                       [i for i, _ in current])  # fmt: skip
             answer.usage = self._priced(answer.usage)
             worst = self.provider.worst_case(self.run.task, items)  # charged when a line carries no usage
@@ -347,7 +347,7 @@ class BatchPass:
                 left = sum(len(p) for p in self.run._pack(rows)[n - 1 :])
                 report.stopped = self.run.budget.stop_message(left)
                 break
-            params = self.provider._formatted(self.run.task, items, None)[0]
+            params = self.provider.formatted_request(self.run.task, items, None)[0]
             requests.append((f"{n}:r{packed[0].row}-r{packed[-1].row}", packed, params))
         for chunk in _chunks(requests):
             self._upload_and_create(chunk)
@@ -397,7 +397,7 @@ class BatchPass:
                 "Use the key that submitted it, or delete that file to submit the rows again."
             ) from None
         except openai.APIError as exc:
-            raise self.provider._translate(exc, retrying.statistics.get("attempt_number", 1)) from None
+            raise self.provider.translate_error(exc, retrying.statistics.get("attempt_number", 1)) from None
         raise ProviderError("The Batch API request was not attempted.")  # pragma: no cover
 
 

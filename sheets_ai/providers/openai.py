@@ -174,7 +174,8 @@ class OpenAIProvider(Provider):
         if refusal:
             log.warning("%s", refusal)
 
-    def _get_client(self) -> openai.OpenAI:
+    def client(self) -> openai.OpenAI:
+        """The SDK client (made once, its own retries off); the Batch API pass (sheets_ai.batch_api) uses it too."""
         with self._lock:
             if self._client is None:
                 choice = self._choice()
@@ -318,18 +319,20 @@ class OpenAIProvider(Provider):
         # requests then in flight); both are in the usage returned, which the budget charges.
         spent = Usage()
         while True:
-            params, mode = self._formatted(task, items, feedback)
+            params, mode = self.formatted_request(task, items, feedback)
             # Reserve what OpenAI counts against tokens/min on arrival: the prompt plus the request's output cap.
             cap = params.get("max_completion_tokens") or params.get("max_tokens")
             reserve = self.prompt_tokens(params["messages"], params.get("response_format")) + int(
                 cap or self._max_completion(task, items)
             )
             try:
-                completion = self._send(params, reserve, lambda: self._formatted(task, items, feedback)[0])
+                completion = self._send(
+                    params, reserve, lambda: self.formatted_request(task, items, feedback)[0]
+                )
             except FormatRefusedError as exc:
                 self.answer_format.refused(mode, str(exc))  # switches to json_object, or stops the run
                 continue
-            answer, content, readable = self._answer(task, items, completion)
+            answer, content, readable = self.read_completion(task, items, completion)
             spent.add(answer.usage)
             spent.reported = spent.reported and answer.usage.reported
             if readable is False and self.answer_format.unreadable(mode, content):
@@ -339,14 +342,14 @@ class OpenAIProvider(Provider):
             answer.usage = spent
             return answer
 
-    def _formatted(
+    def formatted_request(
         self, task: Task, items: Sequence[BatchItem], feedback: Mapping[str, str] | None
     ) -> tuple[dict[str, Any], str]:
         """``request_params`` in the run's answer format, and that format's name."""
         params = self.request_params(task, items, feedback)
         return params, self.answer_format.apply(params)
 
-    def _answer(
+    def read_completion(
         self, task: Task, items: Sequence[BatchItem], completion: Any
     ) -> tuple[BatchAnswer, str, bool | None]:
         """The answer, its text, and whether a JSON object was found in it (None: nothing to read)."""
@@ -444,7 +447,7 @@ class OpenAIProvider(Provider):
         )
 
     def _call(self, params: dict[str, Any], tokens: int) -> Any:
-        client = self._get_client()
+        client = self.client()
         policy = self.retry_policy()
         retrying = Retrying(**policy.tenacity_kwargs())
         try:
@@ -481,7 +484,7 @@ class OpenAIProvider(Provider):
             )
             if spent:
                 raise spent from None
-            raise self._translate(exc, retrying.statistics.get("attempt_number", 1)) from None
+            raise self.translate_error(exc, retrying.statistics.get("attempt_number", 1)) from None
         raise ProviderError("The OpenAI request was not attempted.")  # pragma: no cover
 
     def _used_tokens(self, params: Mapping[str, Any], completion: Any) -> int:
@@ -495,7 +498,7 @@ class OpenAIProvider(Provider):
         """The shared redaction (sheets_ai.redact): the key in use, secret variables, URL credentials."""
         return scrub(text)
 
-    def _translate(self, exc: openai.APIError, attempts: int) -> ProviderError:
+    def translate_error(self, exc: openai.APIError, attempts: int) -> ProviderError:
         where = f"at {safe_url(self.base_url)}"
         if isinstance(exc, openai.APITimeoutError):
             return RateLimitError(
