@@ -175,17 +175,23 @@ class RunReport:
         if self.rows_remaining > self.rows_pending:
             details.append(f"{self.rows_remaining - self.rows_pending} not done (rerun to continue)")
         if self.batches_submitted or self.batches_pending or self.batches_collected:
+            waiting = (
+                f"{self.batches_pending} running with {self.rows_pending} rows (run the same command again to "
+                "collect them, or add --wait)"
+                if self.batches_pending
+                else "none running"
+            )
             details.append(
-                f"Batch API: {self.batches_collected} batches collected, {self.batches_submitted} submitted "
-                f"({self.rows_submitted} rows), {self.batches_pending} running with {self.rows_pending} rows "
-                "(run the same command again to collect them, or add --wait)"
+                f"Batch API: {self.batches_collected} collected, {self.batches_submitted} submitted "
+                f"({self.rows_submitted} rows), {waiting}"
             )
         if (self.requests or self.cost_usd) and not self.dry_run:
             reasoning = f" ({self.reasoning_tokens} reasoning)" if self.reasoning_tokens else ""
             if self.cached_tokens:
                 reasoning += f" ({self.cached_tokens} cached, saved ${self.cached_savings_usd:.4f})"
             details.append(
-                f"{self.requests} requests, {self.prompt_tokens}+{self.completion_tokens} tokens{reasoning}, "
+                f"{_count(self.requests, 'request')}, {self.prompt_tokens}+{self.completion_tokens} tokens"
+                f"{reasoning}, "
                 f"${self.cost_usd:.4f}"
             )
         if self.retries or self.rate_limited:
@@ -224,3 +230,8 @@ class RunReport:
         if self.stopped:
             lines.append(f"  stopped: {self.stopped}")
         return lines
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 request``, ``2 requests``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -357,3 +357,14 @@ def test_a_monthly_budget_is_claimed_before_anything_is_submitted(fake: FakeOpen
     code, report = run(fake, book, "--batch-api", "--monthly-budget", "5")
     assert code == 0 and report["rows_processed"] == 59 and 0 < report["cost_usd"] <= committed
     assert spent() == pytest.approx(committed, abs=2e-6)  # collecting does not count the batch a second time
+
+
+def test_the_summary_says_what_is_still_running_only_when_something_is(fake: FakeOpenAI, work: Path) -> None:
+    book = work / "reviews.xlsx"
+    args = ("run", book, *ARGS, "--provider", "openai", "--base-url", fake.url, "--batch-api")
+    submitted = invoke(*args).stdout
+    assert "1 submitted (59 rows), 1 running with 59 rows (run the same command again" in submitted
+    fake.batches.finish()
+    collected = invoke(*args).stdout
+    assert "Batch API: 1 collected, 0 submitted (0 rows), none running" in collected
+    assert "run the same command again" not in collected and "1 request, " in collected
