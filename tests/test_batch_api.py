@@ -368,3 +368,16 @@ def test_the_summary_says_what_is_still_running_only_when_something_is(fake: Fak
     collected = invoke(*args).stdout
     assert "Batch API: 1 collected, 0 submitted (0 rows), none running" in collected
     assert "run the same command again" not in collected and "1 request, " in collected
+
+
+@pytest.mark.parametrize("option", [("--batch-api",), ("--service-tier", "flex")])
+def test_a_price_tier_without_openai_is_one_line_before_the_file_is_touched(
+    work: Path, monkeypatch: pytest.MonkeyPatch, option: tuple[str, ...]
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    book = work / "reviews.xlsx"
+    before = book.read_bytes()
+    result = invoke("run", book, *ARGS, *option)
+    assert result.exit_code == 2 and "no OPENAI_API_KEY is set" in result.stderr
+    assert "New column" not in result.stderr and "Traceback" not in result.stderr
+    assert book.read_bytes() == before

@@ -6,6 +6,7 @@ import logging
 import os
 
 from ..config import RunConfig
+from ..errors import UsageError
 from .base import BatchAnswer, BatchItem, Provider, Usage
 
 log = logging.getLogger("sheets_ai")
@@ -43,6 +44,14 @@ def get_provider(config: RunConfig, *, notices: list[str] | None = None) -> Prov
             name = "local"
     if name == "local":
         from .local import LocalProvider
+
+        if config.batch_api or config.service_tier == "flex":  # said before any table is opened
+            option = "--batch-api" if config.batch_api else "--service-tier flex"
+            why = "no OPENAI_API_KEY is set" if config.provider == "auto" else "--provider local is free"
+            raise UsageError(
+                f"{option} is an OpenAI price tier, and {why}: set OPENAI_API_KEY (or use --provider openai), "
+                f"or leave {option} out to run the offline analyzer."
+            )
 
         return LocalProvider(notices, dry_run=config.dry_run)
     from .openai import OpenAIProvider
