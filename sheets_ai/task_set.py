@@ -38,7 +38,8 @@ def part_configs(config: RunConfig) -> list[RunConfig]:
     if len(outputs) != len(names):
         given = ",".join(outputs) if outputs else "none"
         raise UsageError(
-            f"--task {config.task} has {len(names)} tasks but --output names {len(outputs)} columns ({given}); "
+            f"--task {config.task} has {len(names)} tasks but --output names {len(outputs)} "
+            f"column{'' if len(outputs) == 1 else 's'} ({given}); "
             f"give one output column per task, in the same order, e.g. --output "
             f"{','.join(_default_headers(names))}."
         )

@@ -234,7 +234,7 @@ def test_offline_analyzer_runs_each_task(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (("--task", "sentiment,summarize", "--output", "Sentiment"),
-         "--task sentiment,summarize has 2 tasks but --output names 1 columns (Sentiment)"),
+         "--task sentiment,summarize has 2 tasks but --output names 1 column (Sentiment)"),
         (("--task", "sentiment,summarize", "--output", "Out,out"), "each task needs its own output column"),
         (("--task", "sentiment,sentiment", "--output", "A,B"), "names a task twice"),
         (("--task", "sentiment,translate", "--output", "A,B"), "'translate' is not one of"),
