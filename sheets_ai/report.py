@@ -160,7 +160,7 @@ class RunReport:
             saving = ""
             if self.dry_run and self.requests_without_dedup is not None:
                 cost = self.estimated_cost_without_dedup_usd or 0.0
-                saving = f": {self.requests} requests instead of {self.requests_without_dedup}" + (
+                saving = f": {_count(self.requests, 'request')} instead of {self.requests_without_dedup}" + (
                     f", ${self.estimated_cost_usd or 0.0:.4f} instead of ${cost:.4f}" if cost else ""
                 )
             details.append(f"{self.rows_deduplicated} duplicates asked once{saving}")

@@ -113,7 +113,7 @@ def test_estimate_counts_each_distinct_input_once_and_shows_the_saving(
     assert report["requests"] == 1 and report["requests_without_dedup"] == 20
     assert report["estimated_cost_usd"] < report["estimated_cost_without_dedup_usd"]
     text = run_cli("estimate", source, *args).stdout
-    assert "57 duplicates asked once: 1 requests instead of 20" in text
+    assert "57 duplicates asked once: 1 request instead of 20" in text
     # the --max-cost budget reserves the one request only: what would not fit 20 requests fits one
     one = report["estimated_max_cost_usd"]
     proc, ran = run_json("run", source, *args, "--max-cost", f"{one * 1.5:.6f}")

@@ -365,4 +365,4 @@ def test_no_reasoning_tokens_no_mention(fake: FakeOpenAI, work: Path) -> None:
     assert report["reasoning_tokens"] == 0
     text = run_cli("run", work / "reviews.xlsx", *REVIEW_ARGS, "--overwrite", "--no-cache", env=env_for(fake))
     summary = text.stdout.splitlines()[1]
-    assert "requests" in summary and "reasoning" not in summary
+    assert " request" in summary and "reasoning" not in summary
