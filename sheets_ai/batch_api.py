@@ -171,8 +171,9 @@ def process(run: _Run, table: Table, provider: Provider, batches: Sequence[list[
     """The --batch-api pass (in place of the pipeline's synchronous loop)."""
     from .providers.openai import OpenAIProvider
 
-    if not isinstance(provider, OpenAIProvider):
-        raise UsageError("--batch-api needs the OpenAI provider (--provider openai and OPENAI_API_KEY).")
+    assert isinstance(
+        provider, OpenAIProvider
+    )  # get_provider refuses --batch-api without OpenAI, before the table
     if run.config.service_tier == "flex":
         raise UsageError(
             "--batch-api and --service-tier flex are two ways to the same half price; choose one (flex answers "

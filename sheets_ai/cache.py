@@ -62,17 +62,6 @@ class ResultCache:
                 self._db.execute("ALTER TABLE results ADD COLUMN confidence REAL")
         self._db.commit()
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, str]:
-        wanted = list(dict.fromkeys(keys))
-        found: dict[str, str] = {}
-        with self._lock:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(f"SELECT key, value FROM results WHERE key IN ({marks})", chunk)
-                found.update(dict(rows.fetchall()))
-        return found
-
     def get_entries(self, keys: Iterable[str]) -> dict[str, tuple[str, float | None]]:
         """key -> (answer, confidence or None) for the keys found."""
         wanted = list(dict.fromkeys(keys))

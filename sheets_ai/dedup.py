@@ -35,9 +35,6 @@ class Groups:
         """Rows not sent because an earlier row has the same input."""
         return sum(len(rows) for rows in self.copies.values())
 
-    def followers(self, row: int) -> list[int]:
-        return self.copies.get(row, [])
-
 
 def group_duplicates(rows: Sequence[PlannedRow]) -> Groups:
     """Keep the first row of each distinct (normalized) input, in sheet order; the rest become its copies."""

@@ -163,6 +163,7 @@ def test_offline_analyzer_gives_a_confidence_from_its_scores(tmp_path: Path) -> 
     values = [float(r["confidence"]) for r in rows]
     assert all(0.5 <= v <= 1 for v in values)
     assert report["confidence"]["rows"] == len(TEXTS)
+    assert report["confidence"]["source"] == "offline analyzer"
     strong = values[TEXTS.index("Nice and friendly staff, good coffee, excellent cake.")]
     assert strong > values[TEXTS.index("It is blue.")] or rows[2]["sentiment"] == "neutral"
 

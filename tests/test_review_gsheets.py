@@ -13,18 +13,12 @@ from typing import Any
 import pytest
 from conftest import openai_args, run_json
 from gspread.exceptions import APIError
+from test_review import TEXTS
 
 from sheets_ai.testing._openai_answers import certainty, expected_answer
 from sheets_ai.testing.openai_server import FakeOpenAI
 from sheets_ai.testing.sheets_server import SheetsEmulator
 
-TEXTS = [
-    "Love it, great and fast.",
-    "It is blue.",
-    "Great sound but broken after a week.",
-    "Terrible.",
-    "The box was green.",
-]
 HEADER = ["Row", "Input", "Answer", "Confidence", "Correct answer", "Reviewed by", "Link"]
 
 

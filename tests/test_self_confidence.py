@@ -130,17 +130,6 @@ def test_a_logprob_model_sends_the_same_request_with_or_without_a_confidence(
     assert fake_openai.requests[0]["completion_tokens"] == fake_openai.requests[1]["completion_tokens"]
 
 
-def test_the_offline_analyzer_names_its_confidences(tmp_path: Path) -> None:
-    path = tmp_path / "r.csv"
-    path.write_text("review\n" + "\n".join(f'"{t}"' for t in TEXTS) + "\n", encoding="utf-8")
-    proc, report = run_json(
-        "run", path, "--input", "review", "--output", "sentiment", "--confidence-column", "confidence",
-        "--provider", "local",
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert report["confidence"]["source"] == "offline analyzer"
-
-
 # ------------------------------------------------------------------ the fake server's side
 RATED = build_task(build_config({"task": "classify", "labels": ["billing", "shipping", "other"]}))
 ROWS = [("1", "A billing question."), ("2", "Where is my shipping?"), ("3", "Hello.")]

@@ -14,7 +14,14 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..errors import LockedError, SourceError
-from .base import InputCell, Table, WriteOutcome, normalize_header
+from .base import (
+    InputCell,
+    Table,
+    WriteOutcome,
+    check_confidence_column,
+    normalize_header,
+    resolve_output_column,
+)
 
 log = logging.getLogger("sheets_ai")
 
@@ -252,12 +259,40 @@ class FileTable(Table):
     notices: list[str]
     for_writing: bool
     _guard: ChangeGuard
+    _input_col: int
     _output_col: int
     _status_col: int | None
     _confidence_col: int | None = None
     _lock: RunLock | None = None
     _dirty: bool = False
     _pending_headers: list[tuple[int, int, str]]
+
+    def _place_confidence(
+        self,
+        spec: str | None,
+        headers: list[str],
+        status_column: str | None,
+        status_made: bool,
+        *,
+        header_row: int,
+        used: int,
+    ) -> bool:
+        """--confidence-column: its column (a new one goes right of every used cell and of the new status
+        column, whose header is put into ``headers``); refused on the input, output or status column. True
+        when the column is new."""
+        if not spec:
+            return False
+        if status_made and self._status_col is not None:
+            headers.extend([""] * (self._status_col - len(headers)))
+            headers[self._status_col - 1] = (status_column or "").strip()
+        self._confidence_col, made = resolve_output_column(
+            spec,
+            headers,
+            header_row=header_row,
+            used_width=max(used, self._output_col, self._status_col or 0),
+        )
+        check_confidence_column(self._confidence_col, self._input_col, self._output_col, self._status_col)
+        return made
 
     def _lock_target(self) -> None:
         check_writable(self.target)

@@ -15,7 +15,6 @@ from ._files import ChangeGuard, FileTable, carry_over, check_earlier_output
 from .base import (
     InputCell,
     TableData,
-    check_confidence_column,
     check_distinct_columns,
     column_index_to_letter,
     display_text,
@@ -193,18 +192,9 @@ class CsvTable(FileTable):
                 status_column, planned, header_row=header_row, used_width=max(used, self._output_col)
             )
         check_distinct_columns(self._input_col, self._output_col, self._status_col)
-        confidence_made = False
-        if confidence_column:
-            if made and self._status_col is not None and status_column:
-                planned.extend([""] * (self._status_col - len(planned)))
-                planned[self._status_col - 1] = status_column.strip()
-            self._confidence_col, confidence_made = resolve_output_column(
-                confidence_column,
-                planned,
-                header_row=header_row,
-                used_width=max(used, self._output_col, self._status_col or 0),
-            )
-            check_confidence_column(self._confidence_col, self._input_col, self._output_col, self._status_col)
+        confidence_made = self._place_confidence(
+            confidence_column, planned, status_column, made, header_row=header_row, used=used
+        )
         notices = list(self.notices)
         # New headers are written with the first results, so a run with nothing to do changes nothing.
         self._pending_headers = []

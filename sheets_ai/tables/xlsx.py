@@ -26,7 +26,6 @@ from ._numfmt import format_value
 from .base import (
     InputCell,
     TableData,
-    check_confidence_column,
     check_distinct_columns,
     column_index_to_letter,
     display_text,
@@ -196,18 +195,9 @@ class XlsxTable(FileTable):
                 status_column, header_texts, header_row=header_row, used_width=max(used, self._output_col)
             )
         check_distinct_columns(self._input_col, self._output_col, self._status_col)
-        confidence_created = False
-        if confidence_column:
-            if status_created and self._status_col is not None:
-                header_texts.extend([""] * (self._status_col - len(header_texts)))
-                header_texts[self._status_col - 1] = (status_column or "").strip()
-            self._confidence_col, confidence_created = resolve_output_column(
-                confidence_column,
-                header_texts,
-                header_row=header_row,
-                used_width=max(used, self._output_col, self._status_col or 0),
-            )
-            check_confidence_column(self._confidence_col, self._input_col, self._output_col, self._status_col)
+        confidence_created = self._place_confidence(
+            confidence_column, header_texts, status_column, status_created, header_row=header_row, used=used
+        )
         # New headers are written with the first results, so a run with nothing to do changes nothing.
         self._pending_headers = []
         out_header = header_texts[self._output_col - 1] if self._output_col <= len(header_texts) else ""
